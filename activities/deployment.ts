@@ -1,0 +1,83 @@
+import type { CatalogDb } from '../catalog/db.js';
+
+export interface Deployment {
+  readonly deploymentId: string;
+  readonly target: string;
+  readonly since: string;
+}
+
+export interface DeployInput {
+  readonly deploymentId: string;
+  readonly modelName: string;
+  readonly modelVersionId: string;
+  readonly target: string;
+  readonly at: string;
+}
+
+/**
+ * Deployment bookkeeping in the catalog: which version serves on which target, from when to when. This is
+ * what "what was in production at time T" is answered from. Runtime calls (MLServer and friends) arrive with
+ * the runtimes issue and will sit in front of these writes.
+ */
+export function deploymentActivities(db: CatalogDb) {
+  return {
+    /**
+     * Makes this version the live one on its target, ending whichever version served there before, in one
+     * transaction. Idempotent: a retry after a crash finds its own row and changes nothing.
+     */
+    async deployVersion(input: DeployInput): Promise<Deployment> {
+      return db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom('deployments')
+          .select(['id', 'target', 'from_time'])
+          .where('id', '=', input.deploymentId)
+          .executeTakeFirst();
+        if (existing) {
+          return { deploymentId: existing.id, target: existing.target, since: existing.from_time.toISOString() };
+        }
+        await trx
+          .updateTable('deployments')
+          .set({ to_time: input.at, end_reason: `replaced by ${input.modelVersionId}` })
+          .where('model_name', '=', input.modelName)
+          .where('target', '=', input.target)
+          .where('to_time', 'is', null)
+          .execute();
+        await trx
+          .insertInto('deployments')
+          .values({
+            id: input.deploymentId,
+            model_name: input.modelName,
+            model_version_id: input.modelVersionId,
+            target: input.target,
+            strategy: 'replace',
+            traffic_share: 1,
+            from_time: input.at,
+            to_time: null,
+            end_reason: null,
+          })
+          .execute();
+        return { deploymentId: input.deploymentId, target: input.target, since: input.at };
+      });
+    },
+
+    /** One monitor cycle's health check: is this deployment still the live one? */
+    async probeDeployment(input: { deploymentId: string }): Promise<{ live: boolean; endReason: string | null }> {
+      const row = await db
+        .selectFrom('deployments')
+        .select(['to_time', 'end_reason'])
+        .where('id', '=', input.deploymentId)
+        .executeTakeFirst();
+      if (!row) return { live: false, endReason: 'deployment record is missing' };
+      return { live: row.to_time === null, endReason: row.end_reason };
+    },
+
+    async endDeployment(input: { deploymentId: string; at: string; reason: string }): Promise<void> {
+      await db
+        .updateTable('deployments')
+        .set({ to_time: input.at, end_reason: input.reason })
+        .where('id', '=', input.deploymentId)
+        .where('to_time', 'is', null)
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { CatalogDb } from '../catalog/db.js';
+import type { Principal, Role } from '../core/principal.js';
+import { ApiError } from './errors.js';
+import { principalForToken } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export type RoleRule = (role: Role) => boolean;
+
+export const anyRole: RoleRule = () => true;
+export const isRole =
+  (...wanted: Role[]): RoleRule =>
+  (role) =>
+    wanted.includes(role);
+export const isApprover: RoleRule = (role) => role.startsWith('approver:');
+
+/** The authenticated caller; only valid inside a route guarded by `authorize`. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route is missing its authorize() guard');
+  return request.principal;
+}
+
+/**
+ * Route guard: resolves the bearer token to a principal and checks that one of its roles passes `rule`.
+ * 401 without a valid token, 403 without a fitting role.
+ */
+export function authorize(db: CatalogDb, rule: RoleRule, describe: string): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : null;
+    if (!token) throw new ApiError(401, 'unauthenticated', 'send an API token as "Authorization: Bearer <token>"');
+    const principal = await principalForToken(db, token);
+    if (!principal) throw new ApiError(401, 'unauthenticated', 'the API token is unknown or revoked');
+    if (!principal.roles.some(rule)) {
+      throw new ApiError(403, 'forbidden', `${principal.id} lacks the role this needs: ${describe}`);
+    }
+    request.principal = principal;
+  };
+}

@@ -1,0 +1,22 @@
+import { openCatalog } from '../catalog/db.js';
+import { migrateToLatest } from '../catalog/migrate.js';
+import { loadConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { connectClient } from '../platform/temporal.js';
+import { buildApi } from './server.js';
+
+/** API process: `npm run api`. Configured by TEMPORAL_*, DATABASE_URL, HOST and PORT. */
+const config = loadConfig();
+const logger = createLogger(config.logLevel, 'steward-api');
+const db = await openCatalog(config.catalog);
+await migrateToLatest(db);
+const client = await connectClient(config.temporal);
+const app = await buildApi({ client, db, taskQueue: config.temporal.taskQueue, logger });
+const address = await app.listen({ host: config.host, port: config.port });
+logger.info({ address }, 'api listening');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void app.close().then(() => Promise.all([db.destroy(), client.connection.close()]));
+  });
+}

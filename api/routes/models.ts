@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { artifactSchema, manifestSchema } from '../../core/manifest.js';
+import { modelVersionId } from '../../core/model-id.js';
+import { authorize, anyRole, isRole, principalOf } from '../auth.js';
+import type { RouteDeps } from '../server.js';
+import { retireSignal, retrainSignal } from '../../workflows/messages.js';
+import { modelIdParams } from './params.js';
+
+const reasonBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(2000) });
+
+const retrainBody = reasonBody.extend({
+  artifacts: z.array(artifactSchema).min(1).optional(),
+  metrics: z.record(z.string().min(1), z.number().finite()).optional(),
+});
+
+/** Registration and lifecycle control: register, read, retrain, retire. */
+export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, lifecycles }) => {
+  const engineer = authorize(db, isRole('engineer', 'admin'), 'engineer');
+
+  app.post('/models', { schema: { body: manifestSchema }, preHandler: engineer }, async (request, reply) => {
+    const result = await lifecycles.register(request.body, principalOf(request));
+    return reply.status(result.created ? 201 : 200).send(result);
+  });
+
+  app.get(
+    '/models/:id',
+    { schema: { params: modelIdParams }, preHandler: authorize(db, anyRole, 'any role') },
+    async (request) => {
+      const ref = request.params.id;
+      const description = await lifecycles.describe(ref);
+      return {
+        modelVersionId: modelVersionId(ref),
+        workflowId: description.workflowId,
+        runId: description.runId,
+        status: description.status.name,
+        stage: lifecycles.stageOf(description),
+        startedAt: description.startTime.toISOString(),
+        closedAt: description.closeTime?.toISOString() ?? null,
+      };
+    },
+  );
+
+  app.post(
+    '/models/:id/retrain',
+    { schema: { params: modelIdParams, body: retrainBody }, preHandler: engineer },
+    async (request, reply) => {
+      const ref = request.params.id;
+      await lifecycles.requireRunning(ref);
+      const { reason, artifacts, metrics } = request.body;
+      await lifecycles.handle(ref).signal(retrainSignal, {
+        requestedBy: principalOf(request),
+        reason,
+        ...(artifacts ? { artifacts } : {}),
+        ...(metrics ? { metrics } : {}),
+      });
+      return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'retrain' });
+    },
+  );
+
+  app.post(
+    '/models/:id/retire',
+    { schema: { params: modelIdParams, body: reasonBody }, preHandler: engineer },
+    async (request, reply) => {
+      const ref = request.params.id;
+      await lifecycles.requireRunning(ref);
+      await lifecycles.handle(ref).signal(retireSignal, { requestedBy: principalOf(request), reason: request.body.reason });
+      return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'retire' });
+    },
+  );
+};

@@ -1,0 +1,50 @@
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { CatalogDb } from '../catalog/db.js';
+import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
+import { installErrorHandler } from './errors.js';
+import { Lifecycles } from './lifecycles.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+
+export interface ApiOptions {
+  readonly client: Client;
+  readonly db: CatalogDb;
+  readonly taskQueue: string;
+  /** The policy new lifecycles get; the templates issue replaces this with per-model templates. */
+  readonly policy?: LifecyclePolicy;
+  readonly logger?: Logger | false;
+}
+
+export interface RouteDeps {
+  readonly db: CatalogDb;
+  readonly client: Client;
+  readonly lifecycles: Lifecycles;
+}
+
+/** Request bodies are manifests and decisions, never artifacts. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : {}),
+    bodyLimit: BODY_LIMIT_BYTES,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+  installErrorHandler(app);
+
+  const deps: RouteDeps = {
+    db: options.db,
+    client: options.client,
+    lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy ?? defaultPolicy),
+  };
+  await app.register(healthRoutes, deps);
+  await app.register(modelRoutes, deps);
+  await app.register(approvalRoutes, deps);
+  return app;
+}

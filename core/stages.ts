@@ -1,0 +1,25 @@
+/** The eight lifecycle stages, in the order a healthy model version walks them. */
+export const STAGES = ['register', 'test', 'scan', 'approval', 'deploy', 'monitor', 'retrain', 'retire'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** How a stage ended. `passed` moves on; `failed` and `rejected` send the version straight to retire. */
+export type StageOutcome = 'entered' | 'passed' | 'failed' | 'rejected' | 'completed';
+
+/**
+ * One stage transition as the workflow records it. It is the input of the `recordStage` activity, so it
+ * is in the history verbatim; the catalog's stage_transitions table is a projection of it.
+ */
+export interface StageTransition {
+  readonly workflowId: string;
+  readonly modelVersionId: string;
+  /** Position of this transition in the whole lifecycle (across continue-as-new runs). */
+  readonly seq: number;
+  readonly stage: Stage;
+  readonly outcome: StageOutcome;
+  /** ISO time from the workflow clock. */
+  readonly at: string;
+  /** Principal id, or `steward` for automatic steps. */
+  readonly actor: string;
+  /** Small summary of the evidence or reason; never an artifact or full report. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,70 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Node built-ins in both spellings: `fs` and `node:fs`. */
+const nodeBuiltins = builtinModules
+  .filter((name) => !name.startsWith('_'))
+  .flatMap((name) => [name, `node:${name}`]);
+
+/** Libraries that do I/O. Workflow code must reach them only through activities. */
+const ioPackages = [
+  'pg',
+  'kysely',
+  'kysely-pglite-dialect',
+  '@electric-sql/pglite',
+  'fastify',
+  'pino',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  '@temporalio/testing',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.steward/**', 'test/fixtures/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Deterministic code: workflows and the pure domain model they import.
+    files: ['workflows/**/*.ts', 'core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, ...ioPackages].map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins or I/O. Do this in an activity.',
+          })),
+          patterns: [
+            { group: ['node:*'], message: 'Workflow code must not import Node built-ins.' },
+            {
+              group: ['**/activities/*', '**/activities', '**/catalog/*', '**/api/*', '**/platform/*', '**/workers/*'],
+              allowTypeImports: true,
+              message: 'Workflow code may import only types from activities and Node-side modules.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Workflow code must not read the environment.' },
+        { name: 'fetch', message: 'Workflow code must not do I/O. Use an activity.' },
+        { name: 'require', message: 'Use ESM imports.' },
+        { name: 'setInterval', message: 'Use sleep() or condition() from @temporalio/workflow.' },
+      ],
+    },
+  },
+);

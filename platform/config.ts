@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { CatalogLocation } from '../catalog/db.js';
+
+/**
+ * Every setting comes from the environment, so the same code runs on a laptop (embedded defaults), on a
+ * Temporal cluster with PostgreSQL, or on Temporal Cloud. The names are documented in the README and wired
+ * in docker-compose.yml; a test checks the two agree.
+ */
+export const ENV_VARS = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS_CERT',
+  'TEMPORAL_TLS_KEY',
+  'TEMPORAL_TLS_CA',
+  'DATABASE_URL',
+  'STEWARD_DATA_DIR',
+  'HOST',
+  'PORT',
+  'LOG_LEVEL',
+] as const;
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('steward-lifecycle'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  STEWARD_DATA_DIR: z.string().min(1).default('.steward'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface TemporalSettings {
+  readonly address: string;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly apiKey?: string;
+  readonly tls?: { readonly cert?: string; readonly key?: string; readonly ca?: string };
+}
+
+export interface StewardConfig {
+  readonly temporal: TemporalSettings;
+  readonly catalog: CatalogLocation;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const wantsTls = e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_KEY || e.TEMPORAL_TLS_CA;
+  if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
+    throw new ConfigError('invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  }
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+      ...(wantsTls ? { tls: { cert: e.TEMPORAL_TLS_CERT, key: e.TEMPORAL_TLS_KEY, ca: e.TEMPORAL_TLS_CA } } : {}),
+    },
+    catalog: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : { kind: 'embedded', dataDir: join(e.STEWARD_DATA_DIR, 'catalog') },
+    dataDir: e.STEWARD_DATA_DIR,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** TLS material for a Temporal connection, read from the configured PEM files. */
+export function temporalTlsOptions(settings: TemporalSettings) {
+  if (settings.apiKey && !settings.tls) return true as const; // Temporal Cloud API keys require TLS.
+  if (!settings.tls) return undefined;
+  const read = (path?: string) => (path ? readFileSync(path) : undefined);
+  const cert = read(settings.tls.cert);
+  const key = read(settings.tls.key);
+  return {
+    ...(cert && key ? { clientCertPair: { crt: cert, key } } : {}),
+    ...(settings.tls.ca ? { serverRootCACertificate: read(settings.tls.ca) } : {}),
+  };
+}

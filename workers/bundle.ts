@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
+const require = createRequire(import.meta.url);
+
+/** The workflow bundle's entry point. */
+export const workflowsPath = require.resolve('../workflows/index.ts');
+
+/**
+ * Bundles workflows/ once. Sources use ESM `.js` specifiers for `.ts` files, which webpack must be told about.
+ * Tests bundle once per run and hand the result to every worker, instead of re-bundling per worker.
+ */
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath,
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } },
+    }),
+  });
+}

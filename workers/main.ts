@@ -1,0 +1,26 @@
+import { openCatalog } from '../catalog/db.js';
+import { migrateToLatest } from '../catalog/migrate.js';
+import { loadConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { connectWorker } from '../platform/temporal.js';
+import { createStewardWorker } from './worker.js';
+
+/** Worker process: `npm run worker`. Configured by TEMPORAL_* and DATABASE_URL. */
+const config = loadConfig();
+const logger = createLogger(config.logLevel, 'steward-worker');
+if (config.catalog.kind === 'embedded') {
+  logger.warn('no DATABASE_URL: the embedded catalog is single-process; use `steward dev` or set DATABASE_URL');
+}
+const db = await openCatalog(config.catalog);
+await migrateToLatest(db);
+const connection = await connectWorker(config.temporal);
+const worker = await createStewardWorker({
+  connection,
+  namespace: config.temporal.namespace,
+  taskQueue: config.temporal.taskQueue,
+  db,
+});
+logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker started');
+await worker.run();
+await db.destroy();
+await connection.close();

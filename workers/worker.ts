@@ -1,0 +1,26 @@
+import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { CatalogDb } from '../catalog/db.js';
+import { bundleWorkflows } from './bundle.js';
+
+export interface StewardWorkerOptions {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly db: CatalogDb;
+  /** A pre-built bundle; built on the spot when absent. */
+  readonly workflowBundle?: WorkflowBundle;
+  readonly identity?: string;
+}
+
+/** A worker that runs the lifecycle workflow and its light activities on one task queue. */
+export async function createStewardWorker(options: StewardWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    activities: createActivities({ db: options.db }),
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}

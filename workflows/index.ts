@@ -1,0 +1,2 @@
+/** The workflow bundle's entry: every workflow type the Steward worker runs. */
+export { modelLifecycle } from './lifecycle.js';

@@ -1,0 +1,71 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Principal } from '../core/principal.js';
+import type { Stage } from '../core/stages.js';
+import type { Artifact } from '../core/manifest.js';
+import type { Deployment } from '../activities/deployment.js';
+
+/**
+ * Messages a lifecycle accepts. Signals, not Updates: a signal is always written to history, so even a
+ * refused approval attempt is part of the audit trail (a rejected Update would leave no trace).
+ */
+
+export type ApprovalDecision = 'approve' | 'reject';
+
+export interface ApprovalRequest {
+  /** Correlates the API call with its verdict; a repeated id is the same attempt and is not counted twice. */
+  readonly attemptId: string;
+  readonly decision: ApprovalDecision;
+  /** The authenticated caller, as the API resolved it. Never taken from the request body. */
+  readonly principal: Principal;
+  readonly comment: string;
+}
+export const approvalSignal = defineSignal<[ApprovalRequest]>('approval');
+
+export interface RetrainRequest {
+  readonly requestedBy: Principal;
+  readonly reason: string;
+  /** A candidate produced outside Steward; without one the successor reuses this version's artifacts. */
+  readonly artifacts?: readonly Artifact[];
+  readonly metrics?: Readonly<Record<string, number>>;
+}
+export const retrainSignal = defineSignal<[RetrainRequest]>('retrain');
+
+export interface RetireRequest {
+  readonly requestedBy: Principal;
+  readonly reason: string;
+}
+export const retireSignal = defineSignal<[RetireRequest]>('retire');
+
+/** Sent by a retrained successor once it is deployed in this version's place. */
+export interface SupersededNotice {
+  readonly successorWorkflowId: string;
+  readonly successorVersion: string;
+}
+export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
+
+export type RefusalReason = 'wrong-stage' | 'role-not-allowed' | 'separation-of-duties';
+
+/** The verdict on one approval attempt; every attempt, refused or not, gets one. */
+export type ApprovalVerdict =
+  | { readonly status: 'accepted'; readonly decision: ApprovalDecision }
+  | { readonly status: 'refused'; readonly reason: RefusalReason };
+
+export interface ApprovalAttempt {
+  readonly request: ApprovalRequest;
+  readonly at: string;
+  readonly stage: Stage;
+  readonly verdict: ApprovalVerdict;
+}
+
+export interface LifecycleStatus {
+  readonly modelVersionId: string;
+  readonly stage: Stage;
+  /** 1 for the first run; grows with each continue-as-new of the monitor loop. */
+  readonly run: number;
+  readonly monitorCycles: number;
+  readonly approvals: readonly ApprovalAttempt[];
+  readonly deployment: Deployment | null;
+  readonly successor: { readonly workflowId: string; readonly version: string } | null;
+  readonly parentWorkflowId: string | null;
+}
+export const statusQuery = defineQuery<LifecycleStatus>('status');
