@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 const require = createRequire(import.meta.url);
 
@@ -13,6 +13,7 @@ export const workflowsPath = require.resolve('../workflows/index.ts');
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath,
+    logger: new DefaultLogger('WARN'),
     webpackConfigHook: (config) => ({
       ...config,
       resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } },

@@ -1,0 +1,40 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { StageTransition } from '../../core/stages.js';
+
+type History = temporal.api.history.v1.IHistory;
+
+/** Every run of a workflow id, oldest first, following the continue-as-new chain from the first run. */
+export async function fetchRunHistories(client: Client, workflowId: string): Promise<{ runId: string; history: History }[]> {
+  const first = await client.workflow.getHandle(workflowId).describe();
+  let runId: string | undefined = first.raw.workflowExecutionInfo?.firstRunId ?? first.runId;
+  const runs: { runId: string; history: History }[] = [];
+  while (runId) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push({ runId, history });
+    const last = history.events?.at(-1);
+    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
+
+/** The stage transitions recorded in a history: the inputs of its `recordStage` activities, in order. */
+export function stageTransitionsIn(history: History): StageTransition[] {
+  return (history.events ?? []).flatMap((event) => {
+    const attrs = event.activityTaskScheduledEventAttributes;
+    if (attrs?.activityType?.name !== 'recordStage') return [];
+    const payload = attrs.input?.payloads?.[0];
+    return payload ? [defaultPayloadConverter.fromPayload<StageTransition>(payload)] : [];
+  });
+}
+
+/** Signals of one name received by a history, decoded. */
+export function signalsIn<T>(history: History, name: string): T[] {
+  return (history.events ?? []).flatMap((event) => {
+    const attrs = event.workflowExecutionSignaledEventAttributes;
+    if (attrs?.signalName !== name) return [];
+    const payload = attrs.input?.payloads?.[0];
+    return payload ? [defaultPayloadConverter.fromPayload<T>(payload)] : [];
+  });
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { openCatalog, type CatalogDb } from '../../catalog/db.js';
+import { migrateToLatest } from '../../catalog/migrate.js';
+import { createStewardWorker } from '../../workers/worker.js';
+import './provided-context.js';
+import { buildApi } from '../../api/server.js';
+import type { LifecyclePolicy } from '../../core/policy.js';
+
+// Quiet the SDK's own logging in tests; failures surface through assertions.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const suffix = () => randomBytes(4).toString('hex');
+
+/** A task queue of its own, so test files never steal each other's tasks. */
+export function uniqueTaskQueue(name: string): string {
+  return `test-${name}-${suffix()}`;
+}
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly db: CatalogDb;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own on the run's PostgreSQL server. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('databaseUrl');
+  const name = `steward_test_${suffix()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const db = await openCatalog({ kind: 'postgres', url: url.toString() });
+  await migrateToLatest(db);
+  return {
+    url: url.toString(),
+    db,
+    async drop() {
+      await db.destroy();
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export async function connectTestClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  return new Client({ connection, namespace: 'default' });
+}
+
+export interface RunningWorker {
+  readonly worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A real Steward worker on the run's dev server, using the bundle built once in global setup. */
+export async function startTestWorker(options: { db: CatalogDb; taskQueue: string }): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const code = await readFile(inject('workflowBundlePath'), 'utf8');
+  const worker = await createStewardWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: options.taskQueue,
+    db: options.db,
+    workflowBundle: { code },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails naming what it waited for. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export interface TestApi {
+  readonly baseUrl: string;
+  /** fetch against the API with an optional bearer token; returns status and parsed JSON. */
+  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  close(): Promise<void>;
+}
+
+/** The real Fastify API listening on a loopback port, talking to the real dev server. */
+export async function startTestApi(options: {
+  client: Client;
+  db: CatalogDb;
+  taskQueue: string;
+  policy?: LifecyclePolicy;
+}): Promise<TestApi> {
+  const app = await buildApi({ ...options, logger: false });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    baseUrl: address,
+    async call(method, path, { token, body, headers } = {}) {
+      const res = await fetch(`${address}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    close: () => app.close(),
+  };
+}
