@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Artifact } from '../core/manifest.js';
 import { SEVERITIES, type Severity } from '../core/policy.js';
 
@@ -31,7 +32,7 @@ async function openArtifact(uri: string): Promise<Readable> {
   if (url.protocol === 'http:' || url.protocol === 'https:') {
     const res = await fetch(url);
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} from ${uri}`);
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+    return Readable.fromWeb(res.body as WebReadableStream);
   }
   throw new Error(`no reader for ${url.protocol} artifacts is configured`);
 }

@@ -1,0 +1,42 @@
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The determinism rules are only worth something if they fire. These probes lint source text as if it sat in
+ * workflows/ (or activities/), using the project's real ESLint configuration.
+ */
+const eslint = new ESLint({ cwd: process.cwd() });
+
+async function ruleIds(code: string, filePath: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).map((m) => m.ruleId ?? m.message);
+}
+
+describe('lint rules for deterministic workflow code', () => {
+  it.each([
+    ["import { readFileSync } from 'node:fs';\nexport const x = readFileSync;", 'no-restricted-imports'],
+    ["import { randomUUID } from 'crypto';\nexport const x = randomUUID;", 'no-restricted-imports'],
+    ["import pg from 'pg';\nexport const x = pg;", 'no-restricted-imports'],
+    ["import { Client } from '@temporalio/client';\nexport const x = Client;", 'no-restricted-imports'],
+    ["import { catalogActivities } from '../activities/catalog.js';\nexport const x = catalogActivities;", 'no-restricted-imports'],
+    ['export const home = process.env.HOME;', 'no-restricted-globals'],
+    ["export const get = () => fetch('http://example.invalid');", 'no-restricted-globals'],
+  ])('rejects %s in workflows/', async (code, rule) => {
+    expect(await ruleIds(code, 'workflows/lint-probe.ts')).toContain(rule);
+  });
+
+  it('allows type-only imports from activities in workflows/', async () => {
+    const code = "import type { LifecycleActivities } from '../activities/index.js';\nexport type A = LifecycleActivities;";
+    expect(await ruleIds(code, 'workflows/lint-probe.ts')).toEqual([]);
+  });
+
+  it('allows Node built-ins in activities/', async () => {
+    const code = "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;";
+    expect(await ruleIds(code, 'activities/lint-probe.ts')).toEqual([]);
+  });
+
+  it('makes a floating promise an error everywhere', async () => {
+    const code = 'async function work(): Promise<void> {}\nexport function go(): void {\n  work();\n}';
+    expect(await ruleIds(code, 'activities/lint-probe.ts')).toContain('@typescript-eslint/no-floating-promises');
+  });
+});
