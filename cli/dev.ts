@@ -1,0 +1,89 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { buildApi } from '../api/server.js';
+import { createApiToken, revokeApiTokens } from '../api/tokens.js';
+import { openCatalog } from '../catalog/db.js';
+import { migrateToLatest } from '../catalog/migrate.js';
+import type { Role } from '../core/principal.js';
+import type { StewardConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { startDevServer } from '../platform/temporal-dev-server.js';
+import { createStewardWorker } from '../workers/worker.js';
+import { isPortFree } from './ports.js';
+
+const DEV_PRINCIPALS: readonly { principal: string; roles: Role[] }[] = [
+  { principal: 'dev-engineer', roles: ['engineer'] },
+  { principal: 'dev-approver', roles: ['approver:risk'] },
+  { principal: 'dev-auditor', roles: ['auditor'] },
+];
+
+/**
+ * `steward dev`: the whole stack in one process on embedded defaults. A Temporal dev server keeping history
+ * in a SQLite file, the catalog in embedded PGlite (or DATABASE_URL), the worker and the API.
+ */
+export async function runDev(config: StewardConfig): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'steward-dev');
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+
+  const temporalPort = (await isPortFree(7233)) ? 7233 : undefined;
+  const server = await startDevServer({ dbFilename: join(dataDir, 'temporal.db'), ui: true, ...(temporalPort ? { port: temporalPort } : {}) });
+  const db = await openCatalog(config.catalog);
+  await migrateToLatest(db);
+
+  const tokens: { principal: string; roles: Role[]; token: string }[] = [];
+  for (const p of DEV_PRINCIPALS) {
+    await revokeApiTokens(db, p.principal);
+    tokens.push({ ...p, token: await createApiToken(db, p.principal, p.roles) });
+  }
+
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const worker = await createStewardWorker({
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    db,
+  });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app = await buildApi({ client, db, taskQueue: config.temporal.taskQueue, logger });
+  const apiAddress = await app.listen({ host: config.host, port: config.port });
+  const running = worker.run();
+
+  const engineerToken = tokens[0]!.token;
+  process.stdout.write(
+    [
+      '',
+      'Steward is running on embedded defaults.',
+      `  API:          ${apiAddress}   (try: curl ${apiAddress}/health)`,
+      `  Temporal:     ${server.address}   (history in ${join(dataDir, 'temporal.db')})`,
+      `  Temporal UI:  ${server.uiAddress}`,
+      `  Catalog:      ${config.catalog.kind === 'embedded' ? `embedded PGlite in ${resolve(config.catalog.dataDir)}` : 'PostgreSQL (DATABASE_URL)'}`,
+      '  API tokens (new on every start):',
+      ...tokens.map((t) => `    ${t.principal.padEnd(13)} ${t.roles.join(',').padEnd(14)} ${t.token}`),
+      '  Register the example model:',
+      `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${engineerToken} npm run steward -- register examples/credit-model/manifest.yaml`,
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    // The SDK already shuts the worker down on SIGINT/SIGTERM; only ask when it has not.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await Promise.allSettled([connection.close(), nativeConnection.close(), db.destroy()]);
+    await server.stop();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await running;
+  await stop();
+}

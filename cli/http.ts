@@ -1,0 +1,38 @@
+/** A small client for Steward's HTTP API, used by the CLI. */
+export class StewardHttp {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach the Steward API at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    const json: unknown = text ? JSON.parse(text) : null;
+    if (res.status >= 400 && !(res.status === 403 && isVerdict(json))) {
+      const message = (json as { error?: { message?: string } } | null)?.error?.message ?? text;
+      throw new CliError(`${method} ${path} failed with ${res.status}: ${message}`);
+    }
+    return { status: res.status, body: json };
+  }
+}
+
+function isVerdict(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && 'verdict' in json;
+}
+
+/** An error the user can act on: printed as one line, no stack trace. */
+export class CliError extends Error {}

@@ -1,0 +1,104 @@
+import { Command, Option } from 'commander';
+import { createApiToken, revokeApiTokens } from '../api/tokens.js';
+import { openCatalog } from '../catalog/db.js';
+import { migrateToLatest } from '../catalog/migrate.js';
+import { isRole, type Role } from '../core/principal.js';
+import { ConfigError, loadConfig } from '../platform/config.js';
+import { runDev } from './dev.js';
+import { CliError, StewardHttp } from './http.js';
+import { readManifestFile } from './manifest-file.js';
+
+/** `steward`: the command line for engineers, approvers and operators. */
+const program = new Command('steward').description('Steward: ModelOps lifecycles on Temporal');
+
+const apiOptions = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--api <url>', 'Steward API base URL').env('STEWARD_API').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--token <token>', 'API token').env('STEWARD_TOKEN'));
+
+const http = (opts: { api: string; token?: string }) => new StewardHttp(opts.api, opts.token);
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+async function withCatalog<T>(fn: (db: Awaited<ReturnType<typeof openCatalog>>) => Promise<T>): Promise<T> {
+  const db = await openCatalog(loadConfig().catalog);
+  try {
+    await migrateToLatest(db);
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+program
+  .command('dev')
+  .description('run the whole stack locally on embedded defaults (Temporal dev server, catalog, worker, API)')
+  .action(() => runDev(loadConfig()));
+
+program
+  .command('migrate')
+  .description('bring the catalog schema to the latest version')
+  .action(() =>
+    withCatalog(async () => {
+      process.stdout.write('catalog schema is up to date\n');
+    }),
+  );
+
+const token = program.command('token').description('manage API tokens (stored only as SHA-256 hashes)');
+token
+  .command('create')
+  .requiredOption('--principal <id>', 'who the token identifies')
+  .requiredOption('--role <role...>', 'engineer | auditor | admin | approver:<group>')
+  .action(async (opts: { principal: string; role: string[] }) => {
+    const bad = opts.role.filter((r) => !isRole(r));
+    if (bad.length) throw new CliError(`--role: ${bad.join(', ')} is not a role (engineer, auditor, admin, approver:<group>)`);
+    const created = await withCatalog((db) => createApiToken(db, opts.principal, opts.role as Role[]));
+    process.stdout.write(`${created}\n`);
+  });
+token
+  .command('revoke')
+  .requiredOption('--principal <id>')
+  .action(async (opts: { principal: string }) => {
+    const count = await withCatalog((db) => revokeApiTokens(db, opts.principal));
+    process.stdout.write(`revoked ${count} token(s) of ${opts.principal}\n`);
+  });
+
+apiOptions(program.command('register <manifest>').description('register a model version from a JSON or YAML manifest')).action(
+  async (file: string, opts: { api: string; token?: string }) => {
+    const manifest = await readManifestFile(file);
+    print((await http(opts).call('POST', '/models', manifest)).body);
+  },
+);
+
+apiOptions(program.command('status <model>').description('show a model version (name@version)')).action(
+  async (id: string, opts: { api: string; token?: string }) => {
+    print((await http(opts).call('GET', `/models/${encodeURIComponent(id)}`)).body);
+  },
+);
+
+for (const decision of ['approve', 'reject'] as const) {
+  apiOptions(program.command(`${decision} <model>`).description(`${decision} a model version at its approval gate`))
+    .option('-m, --comment <text>', 'why', '')
+    .action(async (id: string, opts: { api: string; token?: string; comment: string }) => {
+      const res = await http(opts).call('POST', `/models/${encodeURIComponent(id)}/approvals`, { decision, comment: opts.comment });
+      print(res.body);
+      if (res.status === 403) process.exitCode = 1;
+    });
+}
+
+for (const action of ['retrain', 'retire'] as const) {
+  apiOptions(program.command(`${action} <model>`).description(`request a ${action} of a deployed model version`))
+    .requiredOption('-r, --reason <text>', 'why')
+    .action(async (id: string, opts: { api: string; token?: string; reason: string }) => {
+      print((await http(opts).call('POST', `/models/${encodeURIComponent(id)}/${action}`, { reason: opts.reason })).body);
+    });
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CliError || err instanceof ConfigError) {
+    process.stderr.write(`steward: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
