@@ -10,9 +10,9 @@ export const workflowsPath = require.resolve('../workflows/index.ts');
  * Bundles workflows/ once. Sources use ESM `.js` specifiers for `.ts` files, which webpack must be told about.
  * Tests bundle once per run and hand the result to every worker, instead of re-bundling per worker.
  */
-export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+export async function bundleWorkflows(entry: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
-    workflowsPath,
+    workflowsPath: entry,
     logger: new DefaultLogger('WARN'),
     webpackConfigHook: (config) => ({
       ...config,

@@ -1,0 +1,118 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { afterAll, beforeAll, it } from 'vitest';
+import { Lifecycles } from '../../api/lifecycles.js';
+import { manifestSchema, type ManifestInput } from '../../core/manifest.js';
+import { lifecycleWorkflowId } from '../../core/model-id.js';
+import { defaultPolicy, type LifecyclePolicy } from '../../core/policy.js';
+import type { Principal } from '../../core/principal.js';
+import { approvalSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
+import { writeArtifact } from '../harness/artifacts.js';
+import { fetchRunHistories } from '../harness/history.js';
+import {
+  connectTestClient,
+  createTestDatabase,
+  eventually,
+  startTestWorker,
+  uniqueTaskQueue,
+  type RunningWorker,
+  type TestDatabase,
+} from '../harness/index.js';
+
+/**
+ * `npm run record:histories`: runs real lifecycles on the dev server and saves every run's history to
+ * test/fixtures/histories/, where the replay test guards them against non-replay-safe changes.
+ * Re-record only on purpose: old fixtures are exactly what running lifecycles look like.
+ */
+const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'histories');
+const policy: LifecyclePolicy = { ...defaultPolicy, test: { minMetrics: { auc: 0.8 } }, monitor: { intervalMs: 100, cyclesPerRun: 2 } };
+const erin: Principal = { id: 'erin', roles: ['engineer'] };
+const ava: Principal = { id: 'ava', roles: ['approver:risk'] };
+
+let client: Client;
+let database: TestDatabase;
+let worker: RunningWorker;
+let lifecycles: Lifecycles;
+
+beforeAll(async () => {
+  const taskQueue = uniqueTaskQueue('record');
+  database = await createTestDatabase();
+  client = await connectTestClient();
+  worker = await startTestWorker({ db: database.db, taskQueue });
+  lifecycles = new Lifecycles(client, taskQueue, policy);
+  await rm(FIXTURES, { recursive: true, force: true });
+  await mkdir(FIXTURES, { recursive: true });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await client?.connection.close();
+  await database?.drop();
+});
+
+async function manifest(name: string, overrides: Partial<ManifestInput> = {}) {
+  const artifact = await writeArtifact('model.onnx', Buffer.from(`weights of ${name}`));
+  return manifestSchema.parse({ name, version: '1.0.0', owner: 'erin', artifacts: [artifact], metrics: { auc: 0.9 }, ...overrides });
+}
+
+async function save(scenario: string, workflowId: string): Promise<void> {
+  const runs = await fetchRunHistories(client, workflowId);
+  for (const [i, run] of runs.entries()) {
+    await writeFile(join(FIXTURES, `${scenario}.run${i + 1}.json`), `${JSON.stringify(JSON.parse(historyToJSON(run.history)), null, 1)}\n`);
+  }
+}
+
+const approve = (by: Principal, attemptId: string, decision: 'approve' | 'reject' = 'approve', comment = '') => ({
+  attemptId,
+  decision,
+  comment,
+  principal: by,
+});
+
+async function atStage(workflowId: string, stage: string) {
+  await eventually(`${workflowId} at ${stage}`, async () => {
+    const status = await client.workflow.getHandle(workflowId).query(statusQuery);
+    return status.stage === stage ? status : undefined;
+  });
+}
+
+it('records an approved lifecycle that continues-as-new, retrains and is superseded', async () => {
+  const m = await manifest('recorded-credit');
+  const { workflowId } = await lifecycles.register(m, erin);
+  await atStage(workflowId, 'approval');
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.signal(approvalSignal, approve(erin, 'a1'));
+  await handle.signal(approvalSignal, approve(ava, 'a2', 'approve', 'holdout AUC 0.9'));
+  await eventually('two continue-as-new runs', async () => ((await handle.query(statusQuery)).run >= 3 ? true : undefined));
+  await handle.signal(retrainSignal, { requestedBy: erin, reason: 'drift on income', metrics: { auc: 0.92 } });
+  const childId = lifecycleWorkflowId({ name: m.name, version: '1.1.0' });
+  await atStage(childId, 'approval');
+  await client.workflow.getHandle(childId).signal(approvalSignal, approve(ava, 'c1'));
+  await handle.result();
+  await client.workflow.getHandle(childId).signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
+  await client.workflow.getHandle(childId).result();
+  await save('approved-retrained', workflowId);
+  await save('retrained-child', childId);
+});
+
+it('records a rejected lifecycle', async () => {
+  const { workflowId } = await lifecycles.register(await manifest('recorded-rejected'), erin);
+  await atStage(workflowId, 'approval');
+  await client.workflow.getHandle(workflowId).signal(approvalSignal, approve(ava, 'r1', 'reject', 'no fairness report'));
+  await client.workflow.getHandle(workflowId).result();
+  await save('rejected', workflowId);
+});
+
+it('records lifecycles stopped by the test gate and by the security scan', async () => {
+  const lowAuc = await lifecycles.register(await manifest('recorded-low-auc', { metrics: { auc: 0.6 } }), erin);
+  await client.workflow.getHandle(lowAuc.workflowId).result();
+  await save('failed-test', lowAuc.workflowId);
+
+  const good = await manifest('recorded-tampered');
+  const tampered = { ...good, artifacts: [{ ...good.artifacts[0]!, sha256: '0'.repeat(64) }] };
+  const scanned = await lifecycles.register(tampered, erin);
+  await client.workflow.getHandle(scanned.workflowId).result();
+  await save('failed-scan', scanned.workflowId);
+});
