@@ -27,36 +27,39 @@ export function deploymentActivities(db: CatalogDb) {
      */
     async deployVersion(input: DeployInput): Promise<Deployment> {
       return db.transaction().execute(async (trx) => {
-        const existing = await trx
+        const alreadyDone = await trx.selectFrom('deployments').select('id').where('id', '=', input.deploymentId).executeTakeFirst();
+        if (!alreadyDone) {
+          await trx
+            .updateTable('deployments')
+            .set({ to_time: input.at, end_reason: `replaced by ${input.modelVersionId}` })
+            .where('model_name', '=', input.modelName)
+            .where('target', '=', input.target)
+            .where('to_time', 'is', null)
+            .where('id', '!=', input.deploymentId)
+            .execute();
+          // A concurrent retry of the same activity may insert first; its row is the same deployment.
+          await trx
+            .insertInto('deployments')
+            .values({
+              id: input.deploymentId,
+              model_name: input.modelName,
+              model_version_id: input.modelVersionId,
+              target: input.target,
+              strategy: 'replace',
+              traffic_share: 1,
+              from_time: input.at,
+              to_time: null,
+              end_reason: null,
+            })
+            .onConflict((oc) => oc.column('id').doNothing())
+            .execute();
+        }
+        const row = await trx
           .selectFrom('deployments')
           .select(['id', 'target', 'from_time'])
           .where('id', '=', input.deploymentId)
-          .executeTakeFirst();
-        if (existing) {
-          return { deploymentId: existing.id, target: existing.target, since: existing.from_time.toISOString() };
-        }
-        await trx
-          .updateTable('deployments')
-          .set({ to_time: input.at, end_reason: `replaced by ${input.modelVersionId}` })
-          .where('model_name', '=', input.modelName)
-          .where('target', '=', input.target)
-          .where('to_time', 'is', null)
-          .execute();
-        await trx
-          .insertInto('deployments')
-          .values({
-            id: input.deploymentId,
-            model_name: input.modelName,
-            model_version_id: input.modelVersionId,
-            target: input.target,
-            strategy: 'replace',
-            traffic_share: 1,
-            from_time: input.at,
-            to_time: null,
-            end_reason: null,
-          })
-          .execute();
-        return { deploymentId: input.deploymentId, target: input.target, since: input.at };
+          .executeTakeFirstOrThrow();
+        return { deploymentId: row.id, target: row.target, since: row.from_time.toISOString() };
       });
     },
 

@@ -106,6 +106,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   let pendingRetire = resume?.pendingRetire ?? null;
   let superseded = resume?.superseded ?? null;
   let decision: ApprovalAttempt | null = null;
+  /** The catalog row every projection references; attempts that arrive earlier wait for it. */
+  let registered = resume !== undefined;
   const run = resume ? resume.run + 1 : 1;
 
   const now = () => new Date().toISOString();
@@ -135,6 +137,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     approvalSeq += 1;
     approvals = [...approvals, attempt].slice(-APPROVALS_KEPT_IN_STATE);
     if (attempt.verdict.status === 'accepted') decision = attempt;
+    // Awaiting only when needed keeps the command order of recorded histories (replay safety).
+    if (!registered) await condition(() => registered);
     await recordApprovalAttempt({ workflowId, modelVersionId: versionId, seq: approvalSeq, attempt });
   });
   setHandler(retrainSignal, (request) => {
@@ -172,6 +176,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       parentModelVersionId: lineage?.parentModelVersionId ?? null,
       at: now(),
     });
+    registered = true;
     await record('passed', registeredBy.id, {
       owner: manifest.owner,
       riskTier: manifest.riskTier,
