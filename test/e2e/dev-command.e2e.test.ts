@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../harness/postgres-cluster.js';
 
 /**
- * The README's first Quick start command, minus `npm ci`: `npm run dev` brings up the whole stack on embedded
+ * The README's first Quick start command, minus `npm install`: `npm run dev` brings up the whole stack on embedded
  * defaults (dev server on SQLite, PGlite catalog, worker, API) and prints where the API is.
  */
 describe('steward dev', () => {
