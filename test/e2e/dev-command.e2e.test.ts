@@ -13,7 +13,7 @@ describe('steward dev', () => {
   it('starts the stack on embedded defaults, prints the API address, answers curl, and stops cleanly', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'steward-dev-'));
     const port = await freePort();
-    const env = { ...process.env, PORT: String(port), STEWARD_DATA_DIR: dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), STEWARD_DATA_DIR: dataDir };
     delete env.DATABASE_URL;
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
