@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (pure logic, no servers) and `integration` (real Temporal dev server and real
- * PostgreSQL, started once by the global setup). Forks, not threads: Temporal's native bridge crashes
+ * Projects: `unit` (no servers) and `integration` (real Temporal dev server and real PostgreSQL, started
+ * once by the global setup) make up `npm test`; `record` re-records history fixtures and runs only on demand
+ * (`npm run record:histories`). Forks, not threads: Temporal's native bridge crashes
  * under worker threads.
  */
 export default defineConfig({
@@ -14,6 +15,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           pool: 'forks',
+          testTimeout: 30_000,
         },
       },
       {

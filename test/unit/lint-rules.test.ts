@@ -1,5 +1,5 @@
 import { ESLint } from 'eslint';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * The determinism rules are only worth something if they fire. These probes lint source text as if it sat in
@@ -13,6 +13,9 @@ async function ruleIds(code: string, filePath: string): Promise<string[]> {
 }
 
 describe('lint rules for deterministic workflow code', () => {
+  // The first typed lint starts a TypeScript project service, which takes seconds on a cold machine.
+  beforeAll(() => ruleIds('export {};', 'workflows/lint-probe.ts'), 60_000);
+
   it.each([
     ["import { readFileSync } from 'node:fs';\nexport const x = readFileSync;", 'no-restricted-imports'],
     ["import { randomUUID } from 'crypto';\nexport const x = randomUUID;", 'no-restricted-imports'],
