@@ -19,6 +19,13 @@ const DEV_PRINCIPALS: readonly { principal: string; roles: Role[] }[] = [
   { principal: 'dev-auditor', roles: ['auditor'] },
 ];
 
+/** TEMPORAL_ADDRESS's port when it names this machine; else 7233 if free; else any free port. */
+async function devServerPort(address: string): Promise<number | undefined> {
+  const [host, port] = address.split(':');
+  if (host && ['localhost', '127.0.0.1'].includes(host) && port && port !== '7233') return Number(port);
+  return (await isPortFree(7233)) ? 7233 : undefined;
+}
+
 /**
  * `steward dev`: the whole stack in one process on embedded defaults. A Temporal dev server keeping history
  * in a SQLite file, the catalog in embedded PGlite (or DATABASE_URL), the worker and the API.
@@ -29,7 +36,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
 
-  const temporalPort = (await isPortFree(7233)) ? 7233 : undefined;
+  const temporalPort = await devServerPort(config.temporal.address);
   const server = await startDevServer({ dbFilename: join(dataDir, 'temporal.db'), ui: true, ...(temporalPort ? { port: temporalPort } : {}) });
   const db = await openCatalog(config.catalog);
   await migrateToLatest(db);

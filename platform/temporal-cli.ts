@@ -100,7 +100,7 @@ async function goInstall(cacheDir: string, env: NodeJS.ProcessEnv, say: Say): Pr
  * cache; the SDK's download where the internet is reachable; `go install` into the cache.
  */
 export async function ensureTemporalCli(
-  options: { env?: NodeJS.ProcessEnv; say?: Say } = {},
+  options: { env?: NodeJS.ProcessEnv; say?: Say; allowDownload?: boolean } = {},
 ): Promise<LocatedCli> {
   const env = options.env ?? process.env;
   const say = options.say ?? ((m: string) => process.stderr.write(`[temporal-cli] ${m}\n`));
@@ -117,7 +117,7 @@ export async function ensureTemporalCli(
   if (await isExecutable(cached)) return { path: cached, source: 'cache' };
 
   await mkdir(cacheDir, { recursive: true });
-  const downloaded = await sdkDownload(cacheDir, say);
+  const downloaded = options.allowDownload === false ? null : await sdkDownload(cacheDir, say);
   if (downloaded) return { path: downloaded, source: 'sdk-download' };
   const built = await goInstall(cacheDir, env, say);
   if (built) return { path: built, source: 'go-install' };

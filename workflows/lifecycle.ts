@@ -206,6 +206,8 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
 
   async function approvalGate(): Promise<ApprovalAttempt> {
     enter('approval');
+    // Waiting on people: recorded on entry too, so the catalog (and any inbox built on it) shows who waits.
+    await record('entered', STEWARD, { groups: policy.approval.groups });
     await condition(() => decision !== null);
     const accepted = decision!;
     const approved = accepted.request.decision === 'approve';

@@ -13,7 +13,13 @@ describe('steward dev', () => {
   it('starts the stack on embedded defaults, prints the API address, answers curl, and stops cleanly', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'steward-dev-'));
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), STEWARD_DATA_DIR: dataDir };
+    const temporalPort = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      STEWARD_DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    };
     delete env.DATABASE_URL;
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -38,6 +44,7 @@ describe('steward dev', () => {
       expect(await health.json()).toEqual({ status: 'ok', catalog: 'ok', temporal: 'ok' });
       expect(output).toMatch(/dev-engineer\s+engineer\s+stw_/);
       expect(output).toContain(join(dataDir, 'temporal.db'));
+      expect(output).toContain(`Temporal:     127.0.0.1:${temporalPort}`);
     } finally {
       child.kill('SIGINT');
       expect(await exited).toBe(0);

@@ -127,9 +127,11 @@ describe('a model version walks the whole lifecycle on a real dev server and rea
     expect(runs.length).toBeGreaterThanOrEqual(3);
     for (const run of runs) expect(run.history.events!.length).toBeLessThan(4096);
     const transitions = runs.flatMap((r) => stageTransitionsIn(r.history));
-    expect(transitions.map((t) => t.stage)).toEqual([...STAGES]);
-    expect(transitions.map((t) => t.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(transitions.find((t) => t.stage === 'approval')).toMatchObject({
+    const stagesInOrder = transitions.map((t) => t.stage).filter((s, i, all) => s !== all[i - 1]);
+    expect(stagesInOrder).toEqual([...STAGES]);
+    expect(transitions.map((t) => t.seq)).toEqual(transitions.map((_, i) => i + 1));
+    expect(transitions.filter((t) => t.stage === 'approval').map((t) => t.outcome)).toEqual(['entered', 'passed']);
+    expect(transitions.find((t) => t.stage === 'approval' && t.outcome === 'passed')).toMatchObject({
       actor: 'ava',
       outcome: 'passed',
       detail: { comment: 'AUC 0.91 on the holdout; scan clean' },

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createApiToken } from '../../api/tokens.js';
+import { writeArtifact } from '../harness/artifacts.js';
+import { createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
+import { freePort } from '../harness/postgres-cluster.js';
+
+/**
+ * The scale-path entry points as separate processes, configured only by environment: `workers/main.ts` and
+ * `api/main.ts` against the run's Temporal server and a PostgreSQL catalog.
+ */
+describe('worker and API as separate processes', () => {
+  let database: TestDatabase;
+  const children: ChildProcess[] = [];
+  const logs: string[] = [];
+  let apiUrl: string;
+
+  function start(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+    children.push(child);
+    return child;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: uniqueTaskQueue('processes'),
+      DATABASE_URL: database.url,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+    };
+    start('workers/main.ts', env);
+    start('api/main.ts', env);
+    apiUrl = `http://127.0.0.1:${port}`;
+    await eventually('the API process to answer', async () => ((await fetch(`${apiUrl}/health`)).ok ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+  });
+
+  afterAll(async () => {
+    for (const child of children) {
+      if (child.exitCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await database?.drop();
+  });
+
+  it('registers through the API process and the worker process runs the lifecycle to its approval gate', async () => {
+    const token = await createApiToken(database.db, 'erin', ['engineer']);
+    const artifact = await writeArtifact('model.onnx', Buffer.from('separate processes'));
+    const name = `procs-${Date.now().toString(36)}`;
+    const res = await fetch(`${apiUrl}/models`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name, version: '1.0.0', owner: 'erin', artifacts: [artifact] }),
+    });
+    expect(res.status).toBe(201);
+    const row = await eventually(
+      'the catalog row at the approval stage',
+      async () => {
+        const r = await database.db.selectFrom('model_versions').selectAll().where('name', '=', name).executeTakeFirst();
+        return r?.stage === 'approval' ? r : undefined;
+      },
+      { timeoutMs: 60_000 },
+    ).catch((err) => {
+      throw new Error(`${err}\n${logs.join('')}`);
+    });
+    expect(row.registered_by).toBe('erin');
+  });
+});
