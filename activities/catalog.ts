@@ -9,37 +9,92 @@ export interface RegisterVersionInput {
   readonly modelVersionId: string;
   readonly manifest: ModelManifest;
   readonly registeredBy: Principal;
-  readonly parentModelVersionId: string | null;
+  readonly lineage: { readonly parentModelVersionId: string; readonly reason: string } | null;
   readonly at: string;
 }
 
+export interface RecordApprovalAttemptInput {
+  readonly workflowId: string;
+  readonly modelVersionId: string;
+  readonly seq: number;
+  readonly attempt: ApprovalAttempt;
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+
 /**
- * Catalog projection writers. Each is idempotent (keyed by workflow id and sequence number), so a retried
- * activity or a replayed history never writes a row twice.
+ * Catalog projection writers: the only code that writes lifecycle facts to the catalog. Each takes exactly
+ * what the workflow recorded in history and is idempotent (keyed by workflow id and sequence number), so a
+ * retried activity, or `reconcile` replaying a history, never writes a row twice.
  */
 export function catalogActivities(db: CatalogDb) {
   return {
     async registerVersion(input: RegisterVersionInput): Promise<void> {
-      const { manifest } = input;
-      await db
-        .insertInto('model_versions')
-        .values({
-          id: input.modelVersionId,
-          name: manifest.name,
-          version: manifest.version,
-          owner: manifest.owner,
-          kind: manifest.kind,
-          risk_tier: manifest.riskTier,
-          workflow_id: input.workflowId,
-          manifest: JSON.stringify(manifest),
-          registered_by: input.registeredBy.id,
-          parent_id: input.parentModelVersionId,
-          stage: 'register',
-          created_at: input.at,
-          updated_at: input.at,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      const { manifest: m, modelVersionId: id, at } = input;
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('models').values({ name: m.name, created_at: at }).onConflict((oc) => oc.column('name').doNothing()).execute();
+        const inserted = await trx
+          .insertInto('model_versions')
+          .values({
+            id,
+            name: m.name,
+            version: m.version,
+            owner: m.owner,
+            team: m.team,
+            kind: m.kind,
+            framework: m.framework,
+            description: m.description,
+            risk_tier: m.riskTier,
+            tags: json(m.tags),
+            template: m.template,
+            deployment_target: m.deploymentTarget,
+            workflow_id: input.workflowId,
+            manifest: json(m),
+            registered_by: input.registeredBy.id,
+            parent_id: input.lineage?.parentModelVersionId ?? null,
+            stage: 'register',
+            created_at: at,
+            updated_at: at,
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .executeTakeFirst();
+        if (inserted.numInsertedOrUpdatedRows === 0n) return;
+
+        await trx
+          .insertInto('artifacts')
+          .values(m.artifacts.map((a, position) => ({ model_version_id: id, position, uri: a.uri, sha256: a.sha256, name: a.name ?? null })))
+          .execute();
+        const fields = (['input', 'output'] as const).flatMap((direction) =>
+          (direction === 'input' ? m.inputSchema : m.outputSchema).map((f, position) => ({
+            model_version_id: id,
+            direction,
+            position,
+            name: f.name,
+            type: f.type,
+            nullable: f.nullable,
+            categories: json(f.categories ?? null),
+            description: f.description ?? null,
+          })),
+        );
+        await trx.insertInto('schema_fields').values(fields).execute();
+
+        const edges = [
+          ...(input.lineage
+            ? [{ kind: 'retrained_from' as const, from_ref: input.lineage.parentModelVersionId, detail: { reason: input.lineage.reason } }]
+            : []),
+          ...m.trainingData.map((d) => ({ kind: 'trained_on' as const, from_ref: d.uri, detail: { sha256: d.sha256 ?? null } })),
+          ...(m.referenceDataset
+            ? [{ kind: 'reference_data' as const, from_ref: m.referenceDataset.uri, detail: { sha256: m.referenceDataset.sha256 ?? null } }]
+            : []),
+        ];
+        if (edges.length > 0) {
+          await trx
+            .insertInto('lineage_edges')
+            .values(edges.map((e) => ({ ...e, to_version_id: id, detail: json(e.detail), at })))
+            .onConflict((oc) => oc.columns(['kind', 'from_ref', 'to_version_id']).doNothing())
+            .execute();
+        }
+      });
     },
 
     async recordStage(t: StageTransition): Promise<void> {
@@ -53,12 +108,26 @@ export function catalogActivities(db: CatalogDb) {
             stage: t.stage,
             outcome: t.outcome,
             actor: t.actor,
-            detail: JSON.stringify(t.detail),
+            detail: json(t.detail),
             at: t.at,
           })
           .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing())
           .executeTakeFirst();
         if (inserted.numInsertedOrUpdatedRows === 0n) return;
+        if (t.report) {
+          await trx
+            .insertInto('reports')
+            .values({
+              workflow_id: t.workflowId,
+              seq: t.seq,
+              model_version_id: t.modelVersionId,
+              kind: t.report.kind,
+              digest: t.report.digest,
+              summary: json(t.report.summary),
+              at: t.at,
+            })
+            .execute();
+        }
         await trx
           .updateTable('model_versions')
           .set({ stage: t.stage, updated_at: t.at })
@@ -68,12 +137,7 @@ export function catalogActivities(db: CatalogDb) {
       });
     },
 
-    async recordApprovalAttempt(input: {
-      workflowId: string;
-      modelVersionId: string;
-      seq: number;
-      attempt: ApprovalAttempt;
-    }): Promise<void> {
+    async recordApprovalAttempt(input: RecordApprovalAttemptInput): Promise<void> {
       const { attempt } = input;
       await db
         .insertInto('approval_attempts')
@@ -82,7 +146,7 @@ export function catalogActivities(db: CatalogDb) {
           seq: input.seq,
           model_version_id: input.modelVersionId,
           principal: attempt.request.principal.id,
-          roles: JSON.stringify(attempt.request.principal.roles),
+          roles: json(attempt.request.principal.roles),
           decision: attempt.request.decision,
           comment: attempt.request.comment,
           status: attempt.verdict.status,

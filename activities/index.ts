@@ -1,4 +1,5 @@
 import type { CatalogDb } from '../catalog/db.js';
+import type { ContentStore } from '../evidence/content-store.js';
 import { catalogActivities } from './catalog.js';
 import { deploymentActivities } from './deployment.js';
 import { scanningActivities } from './scanning.js';
@@ -6,14 +7,16 @@ import { testingActivities } from './testing.js';
 
 export interface ActivityDeps {
   readonly db: CatalogDb;
+  /** Where full reports go; history keeps their digests. */
+  readonly evidence: ContentStore;
 }
 
 /** All activities of the lifecycle, grouped by concern and bound to their dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...catalogActivities(deps.db),
-    ...testingActivities(),
-    ...scanningActivities(),
+    ...testingActivities(deps.evidence),
+    ...scanningActivities(deps.evidence),
     ...deploymentActivities(deps.db),
   };
 }

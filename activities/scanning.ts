@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Artifact } from '../core/manifest.js';
+import type { ReportRef } from '../core/reports.js';
+import type { ContentStore } from '../evidence/content-store.js';
 import { SEVERITIES, type Severity } from '../core/policy.js';
 
 export interface ScanFinding {
@@ -20,6 +22,9 @@ export interface ScanReport {
   /** sha256 actually read for each artifact, for the audit trail. */
   readonly digests: Readonly<Record<string, string>>;
 }
+
+/** History carries at most this many findings; the full list is in the content store. */
+const FINDINGS_IN_SUMMARY = 20;
 
 /** Pickle streams start with PROTO (0x80) and a protocol number; loading one can run arbitrary code. */
 function looksLikePickle(head: Buffer): boolean {
@@ -84,16 +89,22 @@ export function maxSeverity(findings: readonly ScanFinding[]): Severity {
   );
 }
 
-export function scanningActivities() {
+export async function scanArtifacts(artifacts: readonly Artifact[]): Promise<ScanReport> {
+  const results = await Promise.all(artifacts.map(scanArtifact));
+  const findings = results.flatMap((r) => r.findings);
+  const digests = Object.fromEntries(artifacts.flatMap((a, i) => (results[i]?.sha256 ? [[a.uri, results[i].sha256]] : [])));
+  return { findings, maxSeverity: maxSeverity(findings), digests };
+}
+
+export function scanningActivities(store: ContentStore) {
   return {
     /** The security-scan gate: integrity (declared digest vs bytes) and unsafe serialisation formats. */
-    async scanArtifacts(input: { artifacts: readonly Artifact[] }): Promise<ScanReport> {
-      const results = await Promise.all(input.artifacts.map(scanArtifact));
-      const findings = results.flatMap((r) => r.findings);
-      const digests = Object.fromEntries(
-        input.artifacts.flatMap((a, i) => (results[i]?.sha256 ? [[a.uri, results[i].sha256]] : [])),
-      );
-      return { findings, maxSeverity: maxSeverity(findings), digests };
+    async scanArtifacts(input: { modelVersionId: string; artifacts: readonly Artifact[] }): Promise<{ maxSeverity: Severity; report: ReportRef }> {
+      const scan = await scanArtifacts(input.artifacts);
+      const digest = await store.put({ kind: 'scan', modelVersionId: input.modelVersionId, ...scan });
+      const counts = Object.fromEntries(SEVERITIES.map((s) => [s, scan.findings.filter((f) => f.severity === s).length]));
+      const summary = { maxSeverity: scan.maxSeverity, counts, findings: scan.findings.slice(0, FINDINGS_IN_SUMMARY) };
+      return { maxSeverity: scan.maxSeverity, report: { kind: 'scan', digest, summary } };
     },
   };
 }

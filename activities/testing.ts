@@ -1,3 +1,6 @@
+import type { ReportRef } from '../core/reports.js';
+import type { ContentStore } from '../evidence/content-store.js';
+
 export interface MetricCheck {
   readonly metric: string;
   readonly minimum: number;
@@ -26,13 +29,17 @@ export function evaluateMetrics(
   return { passed: checks.every((c) => c.passed), checks };
 }
 
-export function testingActivities() {
+export function testingActivities(store: ContentStore) {
   return {
+    /** The test gate's activity: judges the metrics and files the full report in the content store. */
     async evaluateModel(input: {
+      modelVersionId: string;
       metrics: Readonly<Record<string, number>>;
       minMetrics: Readonly<Record<string, number>>;
-    }): Promise<TestReport> {
-      return evaluateMetrics(input.metrics, input.minMetrics);
+    }): Promise<{ passed: boolean; report: ReportRef }> {
+      const result = evaluateMetrics(input.metrics, input.minMetrics);
+      const digest = await store.put({ kind: 'evaluation', ...input, ...result });
+      return { passed: result.passed, report: { kind: 'evaluation', digest, summary: { ...result } } };
     },
   };
 }

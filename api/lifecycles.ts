@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/canonical-json.js';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
@@ -14,18 +15,6 @@ import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.j
 import type { LifecycleInput } from '../workflows/lifecycle.js';
 import { modelLifecycle } from '../workflows/lifecycle.js';
 import { ApiError } from './errors.js';
-
-/** Canonical JSON (sorted keys), so the same manifest always has the same digest. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function manifestDigest(manifest: ModelManifest): string {
   return createHash('sha256').update(canonicalJson(manifest)).digest('hex');

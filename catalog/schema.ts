@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ReportKind } from '../core/reports.js';
 
 /**
  * The catalog: a queryable projection of the lifecycle histories. Temporal's history stays the source of
@@ -21,6 +22,58 @@ export interface ModelVersionsTable {
   stage: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  team: string;
+  framework: string;
+  description: string;
+  tags: Json<string[]>;
+  template: string;
+  deployment_target: string;
+  /** Generated full-text vector; never written. */
+  search: ColumnType<string, never, never>;
+}
+
+export interface ModelsTable {
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface ArtifactsTable {
+  model_version_id: string;
+  position: number;
+  uri: string;
+  sha256: string;
+  name: string | null;
+}
+
+export interface SchemaFieldsTable {
+  model_version_id: string;
+  direction: 'input' | 'output';
+  position: number;
+  name: string;
+  type: string;
+  nullable: boolean;
+  categories: Json<string[] | null>;
+  description: string | null;
+}
+
+export type LineageKind = 'retrained_from' | 'trained_on' | 'reference_data';
+
+export interface LineageEdgesTable {
+  kind: LineageKind;
+  from_ref: string;
+  to_version_id: string;
+  detail: Json<Record<string, unknown>>;
+  at: Timestamp;
+}
+
+export interface ReportsTable {
+  workflow_id: string;
+  seq: number;
+  model_version_id: string;
+  kind: ReportKind;
+  digest: string;
+  summary: Json<Record<string, unknown>>;
+  at: Timestamp;
 }
 
 export interface StageTransitionsTable {
@@ -69,12 +122,30 @@ export interface ApiTokensTable {
 }
 
 export interface CatalogSchema {
+  models: ModelsTable;
   model_versions: ModelVersionsTable;
+  artifacts: ArtifactsTable;
+  schema_fields: SchemaFieldsTable;
+  lineage_edges: LineageEdgesTable;
+  reports: ReportsTable;
   stage_transitions: StageTransitionsTable;
   approval_attempts: ApprovalAttemptsTable;
   deployments: DeploymentsTable;
   api_tokens: ApiTokensTable;
 }
+
+/** Tables that are a projection of lifecycle histories, child tables first; `reconcile` rebuilds exactly these. */
+export const PROJECTION_TABLES = [
+  'reports',
+  'lineage_edges',
+  'schema_fields',
+  'artifacts',
+  'approval_attempts',
+  'stage_transitions',
+  'deployments',
+  'model_versions',
+  'models',
+] as const satisfies readonly (keyof CatalogSchema)[];
 
 export type ModelVersionRow = Selectable<ModelVersionsTable>;
 export type DeploymentRow = Selectable<DeploymentsTable>;

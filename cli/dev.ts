@@ -6,6 +6,7 @@ import { buildApi } from '../api/server.js';
 import { createApiToken, revokeApiTokens } from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
+import { ContentStore } from '../evidence/content-store.js';
 import type { Role } from '../core/principal.js';
 import type { StewardConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
@@ -39,6 +40,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
   const temporalPort = await devServerPort(config.temporal.address);
   const server = await startDevServer({ dbFilename: join(dataDir, 'temporal.db'), ui: true, ...(temporalPort ? { port: temporalPort } : {}) });
   const db = await openCatalog(config.catalog);
+  const evidence = new ContentStore(resolve(config.evidenceDir));
   await migrateToLatest(db);
 
   const tokens: { principal: string; roles: Role[]; token: string }[] = [];
@@ -53,6 +55,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     db,
+    evidence,
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });

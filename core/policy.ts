@@ -17,9 +17,6 @@ export interface LifecyclePolicy {
     /** Groups whose approvers may decide; `approver:<group>` roles. */
     readonly groups: readonly string[];
   };
-  readonly deploy: {
-    readonly target: string;
-  };
   readonly monitor: {
     /** Time between two monitor cycles. */
     readonly intervalMs: number;
@@ -42,7 +39,6 @@ export const defaultPolicy: LifecyclePolicy = {
   test: { minMetrics: {} },
   scan: { blockAt: 'high' },
   approval: { groups: ['risk'] },
-  deploy: { target: 'default' },
   monitor: { intervalMs: 60 * 60 * 1000, cyclesPerRun: 100 },
   retrain: { versionBump: 'minor' },
 };

@@ -1,3 +1,5 @@
+import type { ReportRef } from './reports.js';
+
 /** The eight lifecycle stages, in the order a healthy model version walks them. */
 export const STAGES = ['register', 'test', 'scan', 'approval', 'deploy', 'monitor', 'retrain', 'retire'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -22,4 +24,6 @@ export interface StageTransition {
   readonly actor: string;
   /** Small summary of the evidence or reason; never an artifact or full report. */
   readonly detail: Readonly<Record<string, unknown>>;
+  /** The gate's report, when the stage produced one. */
+  readonly report?: ReportRef;
 }

@@ -18,6 +18,7 @@ export const ENV_VARS = [
   'TEMPORAL_TLS_CA',
   'DATABASE_URL',
   'STEWARD_DATA_DIR',
+  'STEWARD_EVIDENCE_DIR',
   'HOST',
   'PORT',
   'LOG_LEVEL',
@@ -33,6 +34,7 @@ const envSchema = z.object({
   TEMPORAL_TLS_CA: z.string().min(1).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   STEWARD_DATA_DIR: z.string().min(1).default('.steward'),
+  STEWARD_EVIDENCE_DIR: z.string().min(1).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -50,6 +52,8 @@ export interface StewardConfig {
   readonly temporal: TemporalSettings;
   readonly catalog: CatalogLocation;
   readonly dataDir: string;
+  /** Content-addressed evidence (full reports); outlives the catalog. */
+  readonly evidenceDir: string;
   readonly host: string;
   readonly port: number;
   readonly logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
@@ -80,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'embedded', dataDir: join(e.STEWARD_DATA_DIR, 'catalog') },
     dataDir: e.STEWARD_DATA_DIR,
+    evidenceDir: e.STEWARD_EVIDENCE_DIR ?? join(e.STEWARD_DATA_DIR, 'evidence'),
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,

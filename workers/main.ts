@@ -1,5 +1,6 @@
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
+import { ContentStore } from '../evidence/content-store.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectWorker } from '../platform/temporal.js';
@@ -19,6 +20,7 @@ const worker = await createStewardWorker({
   namespace: config.temporal.namespace,
   taskQueue: config.temporal.taskQueue,
   db,
+  evidence: new ContentStore(config.evidenceDir),
 });
 logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker started');
 await worker.run();

@@ -1,6 +1,7 @@
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { CatalogDb } from '../catalog/db.js';
+import type { ContentStore } from '../evidence/content-store.js';
 import { bundleWorkflows } from './bundle.js';
 
 export interface StewardWorkerOptions {
@@ -8,6 +9,7 @@ export interface StewardWorkerOptions {
   readonly namespace: string;
   readonly taskQueue: string;
   readonly db: CatalogDb;
+  readonly evidence: ContentStore;
   /** A pre-built bundle; built on the spot when absent. */
   readonly workflowBundle?: WorkflowBundle;
   readonly identity?: string;
@@ -20,7 +22,7 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities({ db: options.db }),
+    activities: createActivities({ db: options.db, evidence: options.evidence }),
     ...(options.identity ? { identity: options.identity } : {}),
   });
 }

@@ -19,6 +19,7 @@ import { bumpVersion, lifecycleWorkflowId, modelVersionId } from '../core/model-
 import { severityAtLeast, type LifecyclePolicy } from '../core/policy.js';
 import { approverGroups, type Principal } from '../core/principal.js';
 import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.js';
+import type { ReportRef } from '../core/reports.js';
 import type { Stage, StageOutcome } from '../core/stages.js';
 import {
   approvalSignal,
@@ -117,9 +118,9 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     upsertSearchAttributes([{ key: SA_STAGE, value: next }]);
   }
 
-  async function record(outcome: StageOutcome, actor: string, detail: Record<string, unknown>): Promise<void> {
+  async function record(outcome: StageOutcome, actor: string, detail: Record<string, unknown>, report?: ReportRef): Promise<void> {
     seq += 1;
-    await recordStage({ workflowId, modelVersionId: versionId, seq, stage, outcome, at: now(), actor, detail });
+    await recordStage({ workflowId, modelVersionId: versionId, seq, stage, outcome, at: now(), actor, detail, ...(report ? { report } : {}) });
   }
 
   // ---- messages ----
@@ -173,7 +174,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       modelVersionId: versionId,
       manifest,
       registeredBy,
-      parentModelVersionId: lineage?.parentModelVersionId ?? null,
+      lineage: lineage ? { parentModelVersionId: lineage.parentModelVersionId, reason: lineage.reason } : null,
       at: now(),
     });
     registered = true;
@@ -187,20 +188,16 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
 
   async function testGate(): Promise<boolean> {
     enter('test');
-    const report = await evaluateModel({ metrics: manifest.metrics, minMetrics: policy.test.minMetrics });
-    await record(report.passed ? 'passed' : 'failed', STEWARD, { checks: report.checks });
-    return report.passed;
+    const result = await evaluateModel({ modelVersionId: versionId, metrics: manifest.metrics, minMetrics: policy.test.minMetrics });
+    await record(result.passed ? 'passed' : 'failed', STEWARD, { minMetrics: policy.test.minMetrics }, result.report);
+    return result.passed;
   }
 
   async function scanGate(): Promise<boolean> {
     enter('scan');
-    const report = await scanArtifacts({ artifacts: manifest.artifacts });
-    const passed = !severityAtLeast(report.maxSeverity, policy.scan.blockAt);
-    await record(passed ? 'passed' : 'failed', STEWARD, {
-      maxSeverity: report.maxSeverity,
-      blockAt: policy.scan.blockAt,
-      findings: report.findings,
-    });
+    const result = await scanArtifacts({ modelVersionId: versionId, artifacts: manifest.artifacts });
+    const passed = !severityAtLeast(result.maxSeverity, policy.scan.blockAt);
+    await record(passed ? 'passed' : 'failed', STEWARD, { maxSeverity: result.maxSeverity, blockAt: policy.scan.blockAt }, result.report);
     return passed;
   }
 
@@ -225,7 +222,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       deploymentId: `${workflowId}/deploy`,
       modelName: manifest.name,
       modelVersionId: versionId,
-      target: policy.deploy.target,
+      target: manifest.deploymentTarget,
       at: now(),
     });
     await record('passed', STEWARD, { ...deployment, strategy: 'replace' });

@@ -18,7 +18,7 @@ import {
   type TestApi,
   type TestDatabase,
 } from '../harness/index.js';
-import { writeArtifact } from '../harness/artifacts.js';
+import { sampleManifest } from '../harness/manifests.js';
 import { fetchRunHistories, stageTransitionsIn } from '../harness/history.js';
 
 /** Short durations so the monitor loop continues-as-new within seconds. */
@@ -41,19 +41,11 @@ describe('a model version walks the whole lifecycle on a real dev server and rea
     const taskQueue = uniqueTaskQueue('e2e');
     database = await createTestDatabase();
     client = await connectTestClient();
-    worker = await startTestWorker({ db: database.db, taskQueue });
+    worker = await startTestWorker({ database, taskQueue });
     api = await startTestApi({ client, db: database.db, taskQueue, policy });
     engineer = await createApiToken(database.db, 'erin', ['engineer']);
     approver = await createApiToken(database.db, 'ava', ['approver:risk']);
-    const artifact = await writeArtifact('model.onnx', Buffer.from('onnx-bytes-of-a-credit-model'));
-    manifest = {
-      name: `credit-score-${Date.now().toString(36)}`,
-      version: '1.0.0',
-      owner: 'erin',
-      riskTier: 'high',
-      artifacts: [artifact],
-      metrics: { auc: 0.91 },
-    };
+    manifest = await sampleManifest({ name: 'credit-score', owner: 'erin' });
   });
 
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
-import { writeArtifact } from '../harness/artifacts.js';
+import { sampleManifest } from '../harness/manifests.js';
 import { createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
 import { freePort } from '../harness/postgres-cluster.js';
 
@@ -57,12 +57,12 @@ describe('worker and API as separate processes', () => {
 
   it('registers through the API process and the worker process runs the lifecycle to its approval gate', async () => {
     const token = await createApiToken(database.db, 'erin', ['engineer']);
-    const artifact = await writeArtifact('model.onnx', Buffer.from('separate processes'));
-    const name = `procs-${Date.now().toString(36)}`;
+    const manifest = await sampleManifest({ name: 'procs' });
+    const name = manifest.name;
     const res = await fetch(`${apiUrl}/models`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name, version: '1.0.0', owner: 'erin', artifacts: [artifact] }),
+      body: JSON.stringify(manifest),
     });
     expect(res.status).toBe(201);
     const row = await eventually(

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openCatalog, type CatalogDb } from '../../catalog/db.js';
 import { migrateToLatest } from '../../catalog/migrate.js';
+import { ContentStore } from '../../evidence/content-store.js';
 import { createStewardWorker } from '../../workers/worker.js';
 import './provided-context.js';
 import { buildApi } from '../../api/server.js';
@@ -24,6 +27,8 @@ export function uniqueTaskQueue(name: string): string {
 export interface TestDatabase {
   readonly url: string;
   readonly db: CatalogDb;
+  /** The content store that goes with this catalog (full reports). */
+  readonly evidence: ContentStore;
   drop(): Promise<void>;
 }
 
@@ -39,9 +44,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const db = await openCatalog({ kind: 'postgres', url: url.toString() });
   await migrateToLatest(db);
+  const evidence = new ContentStore(await mkdtemp(join(tmpdir(), 'steward-evidence-')));
   return {
     url: url.toString(),
     db,
+    evidence,
     async drop() {
       await db.destroy();
       const c = new pg.Client({ connectionString: adminUrl });
@@ -63,14 +70,15 @@ export interface RunningWorker {
 }
 
 /** A real Steward worker on the run's dev server, using the bundle built once in global setup. */
-export async function startTestWorker(options: { db: CatalogDb; taskQueue: string }): Promise<RunningWorker> {
+export async function startTestWorker(options: { database: TestDatabase; taskQueue: string }): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const code = await readFile(inject('workflowBundlePath'), 'utf8');
   const worker = await createStewardWorker({
     connection,
     namespace: 'default',
     taskQueue: options.taskQueue,
-    db: options.db,
+    db: options.database.db,
+    evidence: options.database.evidence,
     workflowBundle: { code },
   });
   const running = worker.run();

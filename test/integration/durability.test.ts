@@ -7,7 +7,7 @@ import { manifestSchema } from '../../core/manifest.js';
 import { defaultPolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
 import { approvalSignal, statusQuery } from '../../workflows/messages.js';
-import { writeArtifact } from '../harness/artifacts.js';
+import { sampleManifest } from '../harness/manifests.js';
 import { signalsIn } from '../harness/history.js';
 import {
   connectTestClient,
@@ -24,7 +24,6 @@ const ava: Principal = { id: 'ava', roles: ['approver:risk'] };
 describe('durability and idempotency', () => {
   let client: Client;
   let database: TestDatabase;
-  const unique = Date.now().toString(36);
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -36,15 +35,12 @@ describe('durability and idempotency', () => {
     await database?.drop();
   });
 
-  async function manifest(name: string) {
-    const artifact = await writeArtifact('model.onnx', Buffer.from(name));
-    return manifestSchema.parse({ name: `${name}-${unique}`, version: '1.0.0', owner: 'erin', artifacts: [artifact] });
-  }
+  const manifest = async (name: string) => manifestSchema.parse(await sampleManifest({ name }));
 
   it('keeps a lifecycle waiting for approval across a worker restart; a signal sent with no worker is kept', async () => {
     const taskQueue = uniqueTaskQueue('restart');
     const lifecycles = new Lifecycles(client, taskQueue, { ...defaultPolicy, monitor: { intervalMs: 60_000, cyclesPerRun: 10 } });
-    const first = await startTestWorker({ db: database.db, taskQueue });
+    const first = await startTestWorker({ database, taskQueue });
     const m = await manifest('restart');
     const { workflowId } = await lifecycles.register(m, erin);
     const handle = client.workflow.getHandle(workflowId);
@@ -53,7 +49,7 @@ describe('durability and idempotency', () => {
     await first.stop();
     await handle.signal(approvalSignal, { attemptId: 'while-down', decision: 'approve', comment: 'sent with no worker', principal: ava });
 
-    const second = await startTestWorker({ db: database.db, taskQueue });
+    const second = await startTestWorker({ database, taskQueue });
     try {
       const status = await eventually('monitoring after the restart', async () => {
         const s = await handle.query(statusQuery);
@@ -70,7 +66,7 @@ describe('durability and idempotency', () => {
 
   it('counts a repeated approval attempt (same attempt id) once, though both signals are in history', async () => {
     const taskQueue = uniqueTaskQueue('dedupe');
-    const worker = await startTestWorker({ db: database.db, taskQueue });
+    const worker = await startTestWorker({ database, taskQueue });
     try {
       const lifecycles = new Lifecycles(client, taskQueue, defaultPolicy);
       const m = await manifest('dedupe');
@@ -106,7 +102,7 @@ describe('durability and idempotency', () => {
         modelVersionId: `${m.name}@${version}`,
         manifest: { ...m, version },
         registeredBy: erin,
-        parentModelVersionId: null,
+        lineage: null,
         at: new Date().toISOString(),
       });
     }

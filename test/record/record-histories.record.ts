@@ -9,7 +9,7 @@ import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultPolicy, type LifecyclePolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
 import { approvalSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
-import { writeArtifact } from '../harness/artifacts.js';
+import { sampleManifest } from '../harness/manifests.js';
 import { fetchRunHistories } from '../harness/history.js';
 import {
   connectTestClient,
@@ -40,7 +40,7 @@ beforeAll(async () => {
   const taskQueue = uniqueTaskQueue('record');
   database = await createTestDatabase();
   client = await connectTestClient();
-  worker = await startTestWorker({ db: database.db, taskQueue });
+  worker = await startTestWorker({ database, taskQueue });
   lifecycles = new Lifecycles(client, taskQueue, policy);
   await rm(FIXTURES, { recursive: true, force: true });
   await mkdir(FIXTURES, { recursive: true });
@@ -53,8 +53,7 @@ afterAll(async () => {
 });
 
 async function manifest(name: string, overrides: Partial<ManifestInput> = {}) {
-  const artifact = await writeArtifact('model.onnx', Buffer.from(`weights of ${name}`));
-  return manifestSchema.parse({ name, version: '1.0.0', owner: 'erin', artifacts: [artifact], metrics: { auc: 0.9 }, ...overrides });
+  return manifestSchema.parse(await sampleManifest({ exactName: name, metrics: { auc: 0.9 }, ...overrides }));
 }
 
 async function save(scenario: string, workflowId: string): Promise<void> {

@@ -81,3 +81,13 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+describe('docker-compose.yml evidence store', () => {
+  it('shares one evidence volume between worker and api, mounted where STEWARD_EVIDENCE_DIR points', () => {
+    for (const name of ['worker', 'api']) {
+      const s = service(name) as Service & { volumes?: string[] };
+      const dir = loadConfig(s.environment ?? {}).evidenceDir;
+      expect(s.volumes).toContain(`evidence:${dir}`);
+    }
+  });
+});

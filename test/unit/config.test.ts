@@ -7,6 +7,7 @@ describe('configuration from the environment', () => {
     expect(config.temporal).toEqual({ address: 'localhost:7233', namespace: 'default', taskQueue: 'steward-lifecycle' });
     expect(config.catalog).toEqual({ kind: 'embedded', dataDir: '.steward/catalog' });
     expect(config.port).toBe(8080);
+    expect(config.evidenceDir).toBe('.steward/evidence');
   });
 
   it('uses PostgreSQL when DATABASE_URL is set', () => {
