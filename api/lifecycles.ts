@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { canonicalJson } from '../core/canonical-json.js';
+import { describeChange, jsonDiff } from '../core/json-diff.js';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
@@ -59,13 +61,26 @@ export class Lifecycles {
     }
     const existing = await this.handle(manifest).describe();
     if (existing.memo?.manifestDigest !== digest) {
+      const changes = jsonDiff(await this.registeredManifest(workflowId, existing), manifest);
       throw new ApiError(
         409,
         'version_conflict',
-        `${modelVersionId(manifest)} is already registered with a different manifest; register a new version instead`,
+        `${modelVersionId(manifest)} is already registered with a different manifest (${changes
+          .slice(0, 10)
+          .map(describeChange)
+          .join('; ')}); register a new version instead`,
+        changes.map((c) => ({ field: `body.${c.path}`, problem: describeChange(c) })),
       );
     }
     return { created: false, modelVersionId: modelVersionId(manifest), workflowId, runId: existing.runId };
+  }
+
+  /** The manifest a lifecycle was started with, read from the first event of its first run. */
+  private async registeredManifest(workflowId: string, description: WorkflowExecutionDescription): Promise<unknown> {
+    const firstRunId = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
+    const history = await this.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return payload ? defaultPayloadConverter.fromPayload<LifecycleInput>(payload).manifest : null;
   }
 
   /** Describes the lifecycle, or throws a 404 naming the model version. */

@@ -1,5 +1,6 @@
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
+import { ContentStore } from '../evidence/content-store.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectClient } from '../platform/temporal.js';
@@ -11,7 +12,8 @@ const logger = createLogger(config.logLevel, 'steward-api');
 const db = await openCatalog(config.catalog);
 await migrateToLatest(db);
 const client = await connectClient(config.temporal);
-const app = await buildApi({ client, db, taskQueue: config.temporal.taskQueue, logger });
+const evidence = new ContentStore(config.evidenceDir);
+const app = await buildApi({ client, db, evidence, taskQueue: config.temporal.taskQueue, logger });
 const address = await app.listen({ host: config.host, port: config.port });
 logger.info({ address }, 'api listening');
 

@@ -4,7 +4,10 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { CatalogDb } from '../catalog/db.js';
 import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
+import type { ContentStore } from '../evidence/content-store.js';
 import { installErrorHandler } from './errors.js';
+import { installYamlParser } from './yaml.js';
+import { inventoryRoutes } from './routes/inventory.js';
 import { Lifecycles } from './lifecycles.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
@@ -13,6 +16,7 @@ import { modelRoutes } from './routes/models.js';
 export interface ApiOptions {
   readonly client: Client;
   readonly db: CatalogDb;
+  readonly evidence: ContentStore;
   readonly taskQueue: string;
   /** The policy new lifecycles get; the templates issue replaces this with per-model templates. */
   readonly policy?: LifecyclePolicy;
@@ -21,6 +25,7 @@ export interface ApiOptions {
 
 export interface RouteDeps {
   readonly db: CatalogDb;
+  readonly evidence: ContentStore;
   readonly client: Client;
   readonly lifecycles: Lifecycles;
 }
@@ -37,14 +42,17 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   installErrorHandler(app);
+  installYamlParser(app);
 
   const deps: RouteDeps = {
     db: options.db,
+    evidence: options.evidence,
     client: options.client,
     lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy ?? defaultPolicy),
   };
   await app.register(healthRoutes, deps);
   await app.register(modelRoutes, deps);
   await app.register(approvalRoutes, deps);
+  await app.register(inventoryRoutes, deps);
   return app;
 }

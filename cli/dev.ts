@@ -59,7 +59,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApi({ client, db, taskQueue: config.temporal.taskQueue, logger });
+  const app = await buildApi({ client, db, evidence, taskQueue: config.temporal.taskQueue, logger });
   const apiAddress = await app.listen({ host: config.host, port: config.port });
   const running = worker.run();
 

@@ -2,7 +2,10 @@ import { Command, Option } from 'commander';
 import { createApiToken, revokeApiTokens } from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
+import { reconcileCatalog } from '../catalog/reconcile.js';
+import { manifestJsonSchema } from '../core/manifest.js';
 import { isRole, type Role } from '../core/principal.js';
+import { connectClient } from '../platform/temporal.js';
 import { ConfigError, loadConfig } from '../platform/config.js';
 import { runDev } from './dev.js';
 import { CliError, StewardHttp } from './http.js';
@@ -17,7 +20,9 @@ const apiOptions = (cmd: Command) =>
     .addOption(new Option('--token <token>', 'API token').env('STEWARD_TOKEN'));
 
 const http = (opts: { api: string; token?: string }) => new StewardHttp(opts.api, opts.token);
-const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
 
 async function withCatalog<T>(fn: (db: Awaited<ReturnType<typeof openCatalog>>) => Promise<T>): Promise<T> {
   const db = await openCatalog(loadConfig().catalog);
@@ -69,11 +74,69 @@ apiOptions(program.command('register <manifest>').description('register a model 
   },
 );
 
-apiOptions(program.command('status <model>').description('show a model version (name@version)')).action(
-  async (id: string, opts: { api: string; token?: string }) => {
-    print((await http(opts).call('GET', `/models/${encodeURIComponent(id)}`)).body);
-  },
-);
+apiOptions(
+  program.command('show <ref>').alias('status').description('show a model (name) or one version (name@version) with its lifecycle'),
+).action(async (ref: string, opts: { api: string; token?: string }) => {
+  print((await http(opts).call('GET', `/models/${encodeURIComponent(ref)}`)).body);
+});
+
+apiOptions(program.command('list').description('search the inventory (keyset-paginated; pass --cursor for the next page)'))
+  .option('--stage <stage>')
+  .option('--owner <owner>')
+  .option('--team <team>')
+  .option('--risk-tier <tier>')
+  .option('--kind <kind>')
+  .option('--framework <framework>')
+  .option('--tag <tag...>', 'all of these tags')
+  .option('-q, --query <text>', 'free-text search')
+  .option('--deployed <yes|no>')
+  .option('--sort <created|updated|name>')
+  .option('--order <asc|desc>')
+  .option('--limit <n>')
+  .option('--cursor <cursor>')
+  .action(async (opts: Record<string, string | string[] | undefined> & { api: string; token?: string }) => {
+    const params = new URLSearchParams();
+    const names: Record<string, string> = { riskTier: 'riskTier', query: 'q' };
+    for (const key of ['stage', 'owner', 'team', 'riskTier', 'kind', 'framework', 'query', 'sort', 'order', 'limit', 'cursor']) {
+      const value = opts[key];
+      if (typeof value === 'string') params.set(names[key] ?? key, value);
+    }
+    for (const tag of (opts.tag as string[] | undefined) ?? []) params.append('tag', tag);
+    if (typeof opts.deployed === 'string') params.set('deployed', ['yes', 'true'].includes(opts.deployed) ? 'true' : 'false');
+    print((await http(opts).call('GET', `/models?${params}`)).body);
+  });
+
+apiOptions(program.command('production').description('what was in production at a time (default: now)'))
+  .option('--at <time>', 'ISO 8601 time, e.g. 2026-03-01T12:00:00Z')
+  .option('--model <name>')
+  .action(async (opts: { api: string; token?: string; at?: string; model?: string }) => {
+    const params = new URLSearchParams();
+    if (opts.at) params.set('at', opts.at);
+    if (opts.model) params.set('model', opts.model);
+    print((await http(opts).call('GET', `/production?${params}`)).body);
+  });
+
+program
+  .command('schema')
+  .description('print the model manifest JSON Schema')
+  .action(() => {
+    print(manifestJsonSchema());
+  });
+
+program
+  .command('reconcile')
+  .description('rebuild or repair the catalog from the lifecycle histories in Temporal')
+  .option('--drop', 'empty the projection tables first and rebuild them from scratch')
+  .action(async (opts: { drop?: boolean }) => {
+    const config = loadConfig();
+    const client = await connectClient(config.temporal);
+    try {
+      const report = await withCatalog((db) => reconcileCatalog(client, db, { drop: Boolean(opts.drop) }));
+      print(report);
+    } finally {
+      await client.connection.close();
+    }
+  });
 
 for (const decision of ['approve', 'reject'] as const) {
   apiOptions(program.command(`${decision} <model>`).description(`${decision} a model version at its approval gate`))

@@ -310,7 +310,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
       cyclesThisRun += 1;
       monitorCycles += 1;
       const probe = await probeDeployment({ deploymentId: deployment!.deploymentId });
-      if (!probe.live && !superseded) return retire('superseded', probe.endReason ?? 'deployment ended', STEWARD);
+      if (probe.ended && !superseded) return retire('superseded', probe.endReason ?? 'deployment ended', STEWARD);
     }
   }
 

@@ -2,10 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { artifactSchema, manifestSchema } from '../../core/manifest.js';
 import { modelVersionId } from '../../core/model-id.js';
+import { modelPage, versionPage } from '../../catalog/inventory.js';
 import { authorize, anyRole, isRole, principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
 import { retireSignal, retrainSignal } from '../../workflows/messages.js';
-import { modelIdParams } from './params.js';
+import { modelIdParams, modelRefParams } from './params.js';
 
 const reasonBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(2000) });
 
@@ -24,10 +26,17 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, l
   });
 
   app.get(
-    '/models/:id',
-    { schema: { params: modelIdParams }, preHandler: authorize(db, anyRole, 'any role') },
+    '/models/:ref',
+    { schema: { params: modelRefParams }, preHandler: authorize(db, anyRole, 'any role') },
     async (request) => {
-      const ref = request.params.id;
+      const target = request.params.ref;
+      if (target.kind === 'model') {
+        const page = await modelPage(db, target.name);
+        if (!page) throw new ApiError(404, 'model_not_found', `no model named ${target.name}`);
+        return page;
+      }
+      const ref = target.ref;
+      // Temporal answers for the live lifecycle; the catalog adds everything recorded so far.
       const description = await lifecycles.describe(ref);
       return {
         modelVersionId: modelVersionId(ref),
@@ -37,6 +46,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, l
         stage: lifecycles.stageOf(description),
         startedAt: description.startTime.toISOString(),
         closedAt: description.closeTime?.toISOString() ?? null,
+        catalog: await versionPage(db, modelVersionId(ref)),
       };
     },
   );

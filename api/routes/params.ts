@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseModelVersionId, type ModelVersionRef } from '../../core/model-id.js';
+import { MODEL_NAME_PATTERN, parseModelVersionId, type ModelVersionRef } from '../../core/model-id.js';
 
 /** `:id` in every model route: `name@version`, parsed into a reference or rejected naming the problem. */
 export const modelIdParams = z.object({
@@ -10,5 +10,24 @@ export const modelIdParams = z.object({
       return z.NEVER;
     }
     return parsed.value;
+  }),
+});
+
+export type ModelOrVersion = { readonly kind: 'model'; readonly name: string } | { readonly kind: 'version'; readonly ref: ModelVersionRef };
+
+/** `:ref` of the read routes: a model name, or `name@version` for one version. */
+export const modelRefParams = z.object({
+  ref: z.string().transform((ref, ctx): ModelOrVersion => {
+    if (!ref.includes('@')) {
+      if (MODEL_NAME_PATTERN.test(ref)) return { kind: 'model', name: ref };
+      ctx.addIssue({ code: 'custom', message: `"${ref}" is neither a model name nor "<name>@<semver>"` });
+      return z.NEVER;
+    }
+    const parsed = parseModelVersionId(ref);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }
+    return { kind: 'version', ref: parsed.value };
   }),
 });

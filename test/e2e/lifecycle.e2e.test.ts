@@ -42,7 +42,7 @@ describe('a model version walks the whole lifecycle on a real dev server and rea
     database = await createTestDatabase();
     client = await connectTestClient();
     worker = await startTestWorker({ database, taskQueue });
-    api = await startTestApi({ client, db: database.db, taskQueue, policy });
+    api = await startTestApi({ client, database, taskQueue, policy });
     engineer = await createApiToken(database.db, 'erin', ['engineer']);
     approver = await createApiToken(database.db, 'ava', ['approver:risk']);
     manifest = await sampleManifest({ name: 'credit-score', owner: 'erin' });

@@ -122,11 +122,12 @@ export interface TestApi {
 /** The real Fastify API listening on a loopback port, talking to the real dev server. */
 export async function startTestApi(options: {
   client: Client;
-  db: CatalogDb;
+  database: TestDatabase;
   taskQueue: string;
   policy?: LifecyclePolicy;
 }): Promise<TestApi> {
-  const app = await buildApi({ ...options, logger: false });
+  const { database, ...rest } = options;
+  const app = await buildApi({ ...rest, db: database.db, evidence: database.evidence, logger: false });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl: address,

@@ -1,0 +1,325 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { CatalogSchema } from './schema.js';
+import type { CatalogDb } from './db.js';
+
+/** Read side of the catalog: search, the model page and "what was in production at time T". */
+
+export const SORTS = {
+  created: 'created_at',
+  updated: 'updated_at',
+  name: 'name',
+} as const;
+export type Sort = keyof typeof SORTS;
+export type Order = 'asc' | 'desc';
+
+export interface SearchFilters {
+  readonly stage?: string;
+  readonly owner?: string;
+  readonly team?: string;
+  readonly riskTier?: string;
+  readonly kind?: string;
+  readonly framework?: string;
+  /** Every tag must be present. */
+  readonly tags?: readonly string[];
+  /** Free text over name, description, owner, team, framework, kind and tags (PostgreSQL full-text search). */
+  readonly q?: string;
+  /** Has a live deployment (true) or none (false). */
+  readonly deployed?: boolean;
+  readonly name?: string;
+}
+
+export interface PageRequest {
+  readonly sort: Sort;
+  readonly order: Order;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export class InvalidCursorError extends Error {}
+
+/** Opaque keyset cursor: the sort key and id of the last row served, bound to the sort it came from. */
+interface Cursor {
+  readonly s: Sort;
+  readonly o: Order;
+  readonly v: string;
+  readonly id: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(raw: string, sort: Sort, order: Order): Cursor {
+  let c: Partial<Cursor>;
+  try {
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
+  } catch {
+    throw new InvalidCursorError('cursor is not one this API issued');
+  }
+  if (typeof c.v !== 'string' || typeof c.id !== 'string' || c.s !== sort || c.o !== order) {
+    throw new InvalidCursorError('cursor belongs to a different sort or order, or is malformed');
+  }
+  return c as Cursor;
+}
+
+const sortValue = (row: { created_at: Date; updated_at: Date; name: string }, sort: Sort): string =>
+  sort === 'name' ? row.name : row[SORTS[sort]].toISOString();
+
+export interface VersionSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly stage: string;
+  readonly owner: string;
+  readonly team: string;
+  readonly kind: string;
+  readonly framework: string;
+  readonly riskTier: string;
+  readonly tags: string[];
+  readonly description: string;
+  readonly deployed: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * Keyset-paginated search over model versions. Ordering is (sort key, id), a strict total order, so a walk
+ * through the pages never skips or repeats a row that existed when it began, whatever is inserted meanwhile.
+ */
+export async function searchVersions(
+  db: CatalogDb,
+  filters: SearchFilters,
+  page: PageRequest,
+): Promise<{ items: VersionSummary[]; nextCursor: string | null }> {
+  const column = SORTS[page.sort];
+  const live = (eb: ExpressionBuilder<CatalogSchema & { v: CatalogSchema['model_versions'] }, 'v'>) =>
+    eb.exists(
+      eb
+        .selectFrom('deployments')
+        .select(sql<number>`1`.as('one'))
+        .whereRef('deployments.model_version_id', '=', 'v.id')
+        .where('deployments.to_time', 'is', null),
+    );
+
+  let query = db
+    .selectFrom('model_versions as v')
+    .select([
+      'v.id',
+      'v.name',
+      'v.version',
+      'v.stage',
+      'v.owner',
+      'v.team',
+      'v.kind',
+      'v.framework',
+      'v.risk_tier',
+      'v.tags',
+      'v.description',
+      'v.created_at',
+      'v.updated_at',
+    ])
+    .select((eb) => live(eb).as('deployed'));
+
+  const equals = [
+    ['v.stage', filters.stage],
+    ['v.owner', filters.owner],
+    ['v.team', filters.team],
+    ['v.risk_tier', filters.riskTier],
+    ['v.kind', filters.kind],
+    ['v.framework', filters.framework],
+    ['v.name', filters.name],
+  ] as const;
+  for (const [col, value] of equals) if (value !== undefined) query = query.where(col, '=', value);
+  if (filters.tags?.length) query = query.where(sql<SqlBool>`v.tags @> ${JSON.stringify(filters.tags)}::jsonb`);
+  if (filters.q) {
+    // Stemmed (english) for prose, unstemmed (simple) for names and identifiers; either may match.
+    query = query.where(
+      sql<SqlBool>`v.search @@ (websearch_to_tsquery('english', ${filters.q}) || websearch_to_tsquery('simple', ${filters.q}))`,
+    );
+  }
+  if (filters.deployed !== undefined) query = query.where((eb) => (filters.deployed ? live(eb) : eb.not(live(eb))));
+
+  if (page.cursor) {
+    const c = decodeCursor(page.cursor, page.sort, page.order);
+    const value: Expression<unknown> = page.sort === 'name' ? sql`${c.v}` : sql`${c.v}::timestamptz`;
+    const op = page.order === 'asc' ? sql`>` : sql`<`;
+    query = query.where(sql<SqlBool>`(${sql.ref(`v.${column}`)}, v.id) ${op} (${value}, ${c.id})`);
+  }
+  const rows = await query
+    .orderBy(`v.${column}`, page.order)
+    .orderBy('v.id', page.order)
+    .limit(page.limit + 1)
+    .execute();
+
+  const items = rows.slice(0, page.limit).map(
+    (r): VersionSummary => ({
+      id: r.id,
+      name: r.name,
+      version: r.version,
+      stage: r.stage,
+      owner: r.owner,
+      team: r.team,
+      kind: r.kind,
+      framework: r.framework,
+      riskTier: r.risk_tier,
+      tags: r.tags as string[],
+      description: r.description,
+      deployed: Boolean(r.deployed),
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    }),
+  );
+  const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
+  return {
+    items,
+    nextCursor: last ? encodeCursor({ s: page.sort, o: page.order, v: sortValue(last, page.sort), id: last.id }) : null,
+  };
+}
+
+export interface DeploymentView {
+  readonly deploymentId: string;
+  readonly model: string;
+  readonly modelVersionId: string;
+  readonly target: string;
+  readonly strategy: string;
+  readonly trafficShare: number;
+  readonly from: string;
+  readonly to: string | null;
+  readonly endReason: string | null;
+}
+
+const deploymentView = (d: {
+  id: string;
+  model_name: string;
+  model_version_id: string;
+  target: string;
+  strategy: string;
+  traffic_share: number;
+  from_time: Date;
+  to_time: Date | null;
+  end_reason: string | null;
+}): DeploymentView => ({
+  deploymentId: d.id,
+  model: d.model_name,
+  modelVersionId: d.model_version_id,
+  target: d.target,
+  strategy: d.strategy,
+  trafficShare: d.traffic_share,
+  from: d.from_time.toISOString(),
+  to: d.to_time?.toISOString() ?? null,
+  endReason: d.end_reason,
+});
+
+export interface ProductionEntry extends DeploymentView {
+  /** Who approved the version that was serving, with their comments. */
+  readonly approvedBy: { principal: string; comment: string; at: string }[];
+}
+
+/**
+ * What was in production at time T: deployments that had started by T and not yet ended. Answered from the
+ * deployments history, for one model or for everything.
+ */
+export async function inProductionAt(db: CatalogDb, at: Date, model?: string): Promise<ProductionEntry[]> {
+  let query = db
+    .selectFrom('deployments')
+    .selectAll()
+    .where('from_time', '<=', at)
+    .where((eb) => eb.or([eb('to_time', 'is', null), eb('to_time', '>', at)]));
+  if (model) query = query.where('model_name', '=', model);
+  const rows = await query.orderBy('model_name').orderBy('target').orderBy('from_time').execute();
+  if (rows.length === 0) return [];
+  const approvals = await db
+    .selectFrom('approval_attempts')
+    .select(['model_version_id', 'principal', 'comment', 'at'])
+    .where('model_version_id', 'in', rows.map((r) => r.model_version_id))
+    .where('status', '=', 'accepted')
+    .where('decision', '=', 'approve')
+    .orderBy('at')
+    .execute();
+  return rows.map((r) => ({
+    ...deploymentView(r),
+    approvedBy: approvals
+      .filter((a) => a.model_version_id === r.model_version_id)
+      .map((a) => ({ principal: a.principal, comment: a.comment, at: a.at.toISOString() })),
+  }));
+}
+
+/** Everything the catalog knows about one model: its versions, deployments, latest reports and lineage. */
+export async function modelPage(db: CatalogDb, name: string) {
+  const model = await db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+  if (!model) return null;
+  const versions = (await searchVersions(db, { name }, { sort: 'created', order: 'asc', limit: 1000 })).items;
+  const ids = versions.map((v) => v.id);
+  const [deployments, reports, lineage] = await Promise.all([
+    db.selectFrom('deployments').selectAll().where('model_name', '=', name).orderBy('from_time').execute(),
+    db
+      .selectFrom('reports')
+      .distinctOn(['model_version_id', 'kind'])
+      .select(['model_version_id', 'kind', 'digest', 'summary', 'at'])
+      .where('model_version_id', 'in', ids)
+      .orderBy('model_version_id')
+      .orderBy('kind')
+      .orderBy('at', 'desc')
+      .execute(),
+    db
+      .selectFrom('lineage_edges')
+      .selectAll()
+      .where((eb) => eb.or([eb('to_version_id', 'in', ids), eb('from_ref', 'in', ids)]))
+      .orderBy('at')
+      .execute(),
+  ]);
+  return {
+    name: model.name,
+    createdAt: model.created_at.toISOString(),
+    versions,
+    deployments: deployments.map(deploymentView),
+    latestReports: reports.map((r) => ({
+      modelVersionId: r.model_version_id,
+      kind: r.kind,
+      digest: r.digest,
+      summary: r.summary,
+      at: r.at.toISOString(),
+    })),
+    lineage: lineage.map((e) => ({ kind: e.kind, from: e.from_ref, to: e.to_version_id, detail: e.detail, at: e.at.toISOString() })),
+  };
+}
+
+/** One version in full: manifest, artifacts, schemas, stage history, approvals, reports, deployments, lineage. */
+export async function versionPage(db: CatalogDb, id: string) {
+  const v = await db.selectFrom('model_versions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!v) return null;
+  const [transitions, approvals, reports, deployments, lineage] = await Promise.all([
+    db.selectFrom('stage_transitions').selectAll().where('model_version_id', '=', id).orderBy('seq').execute(),
+    db.selectFrom('approval_attempts').selectAll().where('model_version_id', '=', id).orderBy('seq').execute(),
+    db.selectFrom('reports').selectAll().where('model_version_id', '=', id).orderBy('at').execute(),
+    db.selectFrom('deployments').selectAll().where('model_version_id', '=', id).orderBy('from_time').execute(),
+    db
+      .selectFrom('lineage_edges')
+      .selectAll()
+      .where((eb) => eb.or([eb('to_version_id', '=', id), eb('from_ref', '=', id)]))
+      .orderBy('at')
+      .execute(),
+  ]);
+  return {
+    id: v.id,
+    stage: v.stage,
+    registeredBy: v.registered_by,
+    parent: v.parent_id,
+    createdAt: v.created_at.toISOString(),
+    updatedAt: v.updated_at.toISOString(),
+    manifest: v.manifest,
+    transitions: transitions.map((t) => ({ seq: t.seq, stage: t.stage, outcome: t.outcome, actor: t.actor, at: t.at.toISOString(), detail: t.detail })),
+    approvals: approvals.map((a) => ({
+      principal: a.principal,
+      roles: a.roles,
+      decision: a.decision,
+      comment: a.comment,
+      status: a.status,
+      refusalReason: a.refusal_reason,
+      at: a.at.toISOString(),
+    })),
+    reports: reports.map((r) => ({ kind: r.kind, digest: r.digest, summary: r.summary, at: r.at.toISOString() })),
+    deployments: deployments.map(deploymentView),
+    lineage: lineage.map((e) => ({ kind: e.kind, from: e.from_ref, to: e.to_version_id, detail: e.detail, at: e.at.toISOString() })),
+  };
+}

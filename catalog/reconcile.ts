@@ -1,0 +1,84 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import { catalogActivities } from '../activities/catalog.js';
+import { projectDeployment, projectDeploymentEnd } from '../activities/deployment.js';
+import type { CatalogDb } from './db.js';
+import { PROJECTION_TABLES } from './schema.js';
+
+/**
+ * Rebuilds or repairs the catalog from the lifecycle histories, which are the source of truth. Every catalog
+ * write a lifecycle makes is an activity whose input is in its history; reconcile collects those inputs from
+ * every run of every lifecycle, orders them by the time the workflow scheduled them, and applies them with
+ * the same idempotent projection code the activities use. Applying them to an intact catalog changes nothing;
+ * applying them to an empty one rebuilds it.
+ */
+type Projector = (input: never) => Promise<unknown>;
+
+function projectors(db: CatalogDb): Record<string, Projector> {
+  const writers = catalogActivities(db);
+  return {
+    registerVersion: writers.registerVersion,
+    recordStage: writers.recordStage,
+    recordApprovalAttempt: writers.recordApprovalAttempt,
+    deployVersion: (input: Parameters<typeof projectDeployment>[1]) => projectDeployment(db, input),
+    endDeployment: (input: Parameters<typeof projectDeploymentEnd>[1]) => projectDeploymentEnd(db, input),
+  };
+}
+
+interface ProjectionOp {
+  readonly time: number;
+  readonly workflowId: string;
+  readonly eventId: number;
+  readonly activity: string;
+  readonly input: unknown;
+}
+
+export function projectionOpsIn(workflowId: string, history: temporal.api.history.v1.IHistory, wanted: ReadonlySet<string>): ProjectionOp[] {
+  return (history.events ?? []).flatMap((event) => {
+    const attrs = event.activityTaskScheduledEventAttributes;
+    const activity = attrs?.activityType?.name;
+    const payload = attrs?.input?.payloads?.[0];
+    if (!activity || !wanted.has(activity) || !payload) return [];
+    const seconds = Number(event.eventTime?.seconds ?? 0);
+    const time = seconds * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+    return [{ time, workflowId, eventId: Number(event.eventId), activity, input: defaultPayloadConverter.fromPayload(payload) }];
+  });
+}
+
+export interface ReconcileReport {
+  readonly runs: number;
+  readonly lifecycles: number;
+  readonly applied: Readonly<Record<string, number>>;
+}
+
+export async function reconcileCatalog(
+  client: Client,
+  db: CatalogDb,
+  options: { drop?: boolean; query?: string } = {},
+): Promise<ReconcileReport> {
+  const apply = projectors(db);
+  const wanted = new Set(Object.keys(apply));
+  const ops: ProjectionOp[] = [];
+  const lifecycles = new Set<string>();
+  let runs = 0;
+  for await (const execution of client.workflow.list({ query: options.query ?? "WorkflowType = 'modelLifecycle'" })) {
+    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    ops.push(...projectionOpsIn(execution.workflowId, history, wanted));
+    lifecycles.add(execution.workflowId);
+    runs += 1;
+  }
+  ops.sort((a, b) => a.time - b.time || a.workflowId.localeCompare(b.workflowId) || a.eventId - b.eventId);
+
+  if (options.drop) {
+    await db.transaction().execute(async (trx) => {
+      for (const table of PROJECTION_TABLES) await trx.deleteFrom(table).execute();
+    });
+  }
+  const applied: Record<string, number> = {};
+  for (const op of ops) {
+    await apply[op.activity]!(op.input as never);
+    applied[op.activity] = (applied[op.activity] ?? 0) + 1;
+  }
+  return { runs, lifecycles: lifecycles.size, applied };
+}
