@@ -33,7 +33,7 @@ export function catalogActivities(db: CatalogDb) {
       const { manifest: m, modelVersionId: id, at } = input;
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('models').values({ name: m.name, created_at: at }).onConflict((oc) => oc.column('name').doNothing()).execute();
-        const inserted = await trx
+        await trx
           .insertInto('model_versions')
           .values({
             id,
@@ -57,12 +57,13 @@ export function catalogActivities(db: CatalogDb) {
             updated_at: at,
           })
           .onConflict((oc) => oc.column('id').doNothing())
-          .executeTakeFirst();
-        if (inserted.numInsertedOrUpdatedRows === 0n) return;
+          .execute();
 
+        // Child rows are written idempotently on their own, so a repair fills in whatever is missing.
         await trx
           .insertInto('artifacts')
           .values(m.artifacts.map((a, position) => ({ model_version_id: id, position, uri: a.uri, sha256: a.sha256, name: a.name ?? null })))
+          .onConflict((oc) => oc.columns(['model_version_id', 'position']).doNothing())
           .execute();
         const fields = (['input', 'output'] as const).flatMap((direction) =>
           (direction === 'input' ? m.inputSchema : m.outputSchema).map((f, position) => ({
@@ -76,7 +77,11 @@ export function catalogActivities(db: CatalogDb) {
             description: f.description ?? null,
           })),
         );
-        await trx.insertInto('schema_fields').values(fields).execute();
+        await trx
+          .insertInto('schema_fields')
+          .values(fields)
+          .onConflict((oc) => oc.columns(['model_version_id', 'direction', 'position']).doNothing())
+          .execute();
 
         const edges = [
           ...(input.lineage
@@ -99,7 +104,7 @@ export function catalogActivities(db: CatalogDb) {
 
     async recordStage(t: StageTransition): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const inserted = await trx
+        await trx
           .insertInto('stage_transitions')
           .values({
             workflow_id: t.workflowId,
@@ -112,8 +117,7 @@ export function catalogActivities(db: CatalogDb) {
             at: t.at,
           })
           .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing())
-          .executeTakeFirst();
-        if (inserted.numInsertedOrUpdatedRows === 0n) return;
+          .execute();
         if (t.report) {
           await trx
             .insertInto('reports')
@@ -126,6 +130,7 @@ export function catalogActivities(db: CatalogDb) {
               summary: json(t.report.summary),
               at: t.at,
             })
+            .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing())
             .execute();
         }
         await trx

@@ -26,7 +26,7 @@ describe('inventory search', () => {
   let api: TestApi;
   let engineer: string;
   let reader: string;
-  const models: Record<string, ManifestInput> = {};
+  const models = {} as Record<'fraud' | 'churn' | 'rules' | 'vendor', ManifestInput>;
 
   beforeAll(async () => {
     const taskQueue = uniqueTaskQueue('search');
@@ -85,7 +85,7 @@ describe('inventory search', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body.items.map((i: { name: string }) => i.name).sort();
   };
-  const n = (...keys: string[]) => keys.map((k) => models[k]!.name).sort();
+  const n = (...keys: (keyof typeof models)[]) => keys.map((k) => models[k].name).sort();
 
   it.each([
     ['stage=monitor', ['fraud']],
@@ -107,7 +107,7 @@ describe('inventory search', () => {
     ['q=xgboost', ['fraud']],
     ['owner=fatima&kind=ml', ['fraud']],
     ['tag=realtime&deployed=false', ['rules']],
-  ])('filters by %s', async (query, expected) => {
+  ] as [string, (keyof typeof models)[]][])('filters by %s', async (query, expected) => {
     expect(await names(query)).toEqual(n(...expected));
   });
 
