@@ -13,6 +13,9 @@ export type CatalogLocation = { kind: 'postgres'; url: string } | { kind: 'embed
 export async function openCatalog(location: CatalogLocation): Promise<CatalogDb> {
   if (location.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: location.url, max: 10 });
+    // An idle connection dropped by the server (restart, failover) must not crash the process; the pool
+    // replaces it on next use.
+    pool.on('error', (err) => process.stderr.write(`[catalog] idle PostgreSQL connection lost: ${err.message}\n`));
     return new Kysely<CatalogSchema>({ dialect: new PostgresDialect({ pool }) });
   }
   // Loaded lazily: the PGlite WASM bundle is only paid for by the embedded mode.
