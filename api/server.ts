@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { CatalogDb } from '../catalog/db.js';
 import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
@@ -43,6 +44,16 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   installErrorHandler(app);
   installYamlParser(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Steward API', version: '0.1.0', description: 'ModelOps lifecycles on Temporal' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const deps: RouteDeps = {
     db: options.db,
