@@ -4,6 +4,7 @@ import { catalogActivities } from './catalog.js';
 import { deploymentActivities } from './deployment.js';
 import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
+import { webhookActivities } from './webhooks.js';
 
 export interface ActivityDeps {
   readonly db: CatalogDb;
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...testingActivities(deps.evidence),
     ...scanningActivities(deps.evidence),
     ...deploymentActivities(deps.db),
+    ...webhookActivities(deps.db),
   };
 }
 

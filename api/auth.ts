@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { CatalogDb } from '../catalog/db.js';
 import type { Principal, Role } from '../core/principal.js';
+import type { Authenticator } from './authn.js';
 import { ApiError } from './errors.js';
-import { principalForToken } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,13 +28,13 @@ export function principalOf(request: FastifyRequest): Principal {
  * Route guard: resolves the bearer token to a principal and checks that one of its roles passes `rule`.
  * 401 without a valid token, 403 without a fitting role.
  */
-export function authorize(db: CatalogDb, rule: RoleRule, describe: string): preHandlerAsyncHookHandler {
+export function authorize(authenticate: Authenticator, rule: RoleRule, describe: string): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : null;
-    if (!token) throw new ApiError(401, 'unauthenticated', 'send an API token as "Authorization: Bearer <token>"');
-    const principal = await principalForToken(db, token);
-    if (!principal) throw new ApiError(401, 'unauthenticated', 'the API token is unknown or revoked');
+    if (!token) throw new ApiError(401, 'unauthenticated', 'send a token as "Authorization: Bearer <token>"');
+    const principal = await authenticate(token);
+    if (!principal) throw new ApiError(401, 'unauthenticated', 'the token is unknown, revoked, expired or not signed by a trusted issuer');
     if (!principal.roles.some(rule)) {
       throw new ApiError(403, 'forbidden', `${principal.id} lacks the role this needs: ${describe}`);
     }

@@ -13,7 +13,15 @@ const db = await openCatalog(config.catalog);
 await migrateToLatest(db);
 const client = await connectClient(config.temporal);
 const evidence = new ContentStore(config.evidenceDir);
-const app = await buildApi({ client, db, evidence, taskQueue: config.temporal.taskQueue, logger });
+const app = await buildApi({
+  client,
+  db,
+  evidence,
+  taskQueue: config.temporal.taskQueue,
+  logger,
+  rateLimitPerMinute: config.rateLimitPerMinute,
+  ...(config.jwt ? { jwt: config.jwt } : {}),
+});
 const address = await app.listen({ host: config.host, port: config.port });
 logger.info({ address }, 'api listening');
 

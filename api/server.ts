@@ -6,9 +6,13 @@ import type { Logger } from 'pino';
 import type { CatalogDb } from '../catalog/db.js';
 import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
 import type { ContentStore } from '../evidence/content-store.js';
+import rateLimit from '@fastify/rate-limit';
+import { createAuthenticator, type Authenticator, type JwtSettings } from './authn.js';
 import { installErrorHandler } from './errors.js';
+import { hashToken } from './tokens.js';
 import { installYamlParser } from './yaml.js';
 import { inventoryRoutes } from './routes/inventory.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { Lifecycles } from './lifecycles.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
@@ -22,14 +26,21 @@ export interface ApiOptions {
   /** The policy new lifecycles get; the templates issue replaces this with per-model templates. */
   readonly policy?: LifecyclePolicy;
   readonly logger?: Logger | false;
+  /** Accept OIDC/JWT bearer tokens as well as API tokens. */
+  readonly jwt?: JwtSettings;
+  /** Requests per minute per caller (token, else address). */
+  readonly rateLimitPerMinute?: number;
 }
 
 export interface RouteDeps {
   readonly db: CatalogDb;
+  readonly authenticate: Authenticator;
   readonly evidence: ContentStore;
   readonly client: Client;
   readonly lifecycles: Lifecycles;
 }
+
+const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /** Request bodies are manifests and decisions, never artifacts. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -44,6 +55,19 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   installErrorHandler(app);
   installYamlParser(app);
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    // Per caller: the credential's hash when there is one (never the credential itself), else the address.
+    keyGenerator: (request) => {
+      const auth = request.headers.authorization;
+      return auth ? `t:${hashToken(auth)}` : `a:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: { code: 'rate_limited', message: `more than ${context.max} requests a minute; retry after ${context.after}` },
+    }),
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -57,6 +81,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   const deps: RouteDeps = {
     db: options.db,
+    authenticate: createAuthenticator(options.db, options.jwt),
     evidence: options.evidence,
     client: options.client,
     lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy ?? defaultPolicy),
@@ -65,5 +90,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(modelRoutes, deps);
   await app.register(approvalRoutes, deps);
   await app.register(inventoryRoutes, deps);
+  await app.register(webhookRoutes, deps);
   return app;
 }

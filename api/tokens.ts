@@ -7,11 +7,16 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-export async function createApiToken(db: CatalogDb, principal: string, roles: readonly Role[]): Promise<string> {
+export async function createApiToken(
+  db: CatalogDb,
+  principal: string,
+  roles: readonly Role[],
+  teams: readonly string[] = [],
+): Promise<string> {
   const token = `stw_${randomBytes(32).toString('base64url')}`;
   await db
     .insertInto('api_tokens')
-    .values({ token_hash: hashToken(token), principal, roles: JSON.stringify(roles), revoked_at: null })
+    .values({ token_hash: hashToken(token), principal, roles: JSON.stringify(roles), teams: JSON.stringify(teams), revoked_at: null })
     .execute();
   return token;
 }
@@ -29,9 +34,9 @@ export async function revokeApiTokens(db: CatalogDb, principal: string): Promise
 export async function principalForToken(db: CatalogDb, token: string): Promise<Principal | null> {
   const row = await db
     .selectFrom('api_tokens')
-    .select(['principal', 'roles'])
+    .select(['principal', 'roles', 'teams'])
     .where('token_hash', '=', hashToken(token))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  return row ? { id: row.principal, roles: row.roles as Role[] } : null;
+  return row ? { id: row.principal, roles: row.roles as Role[], teams: row.teams } : null;
 }

@@ -1,8 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { catalogActivities } from '../activities/catalog.js';
-import { projectDeployment, projectDeploymentEnd } from '../activities/deployment.js';
+import { projection } from './projection.js';
 import type { CatalogDb } from './db.js';
 import { PROJECTION_TABLES } from './schema.js';
 
@@ -15,14 +14,15 @@ import { PROJECTION_TABLES } from './schema.js';
  */
 type Projector = (input: never) => Promise<unknown>;
 
+/** Activity type → the projection writer that applies its recorded input. */
 function projectors(db: CatalogDb): Record<string, Projector> {
-  const writers = catalogActivities(db);
+  const p = projection(db);
   return {
-    registerVersion: writers.registerVersion,
-    recordStage: writers.recordStage,
-    recordApprovalAttempt: writers.recordApprovalAttempt,
-    deployVersion: (input: Parameters<typeof projectDeployment>[1]) => projectDeployment(db, input),
-    endDeployment: (input: Parameters<typeof projectDeploymentEnd>[1]) => projectDeploymentEnd(db, input),
+    registerVersion: p.registerVersion,
+    recordStage: p.recordStage,
+    recordApprovalAttempt: p.recordApprovalAttempt,
+    deployVersion: p.deployVersion,
+    endDeployment: p.endDeployment,
   };
 }
 

@@ -117,8 +117,38 @@ export interface ApiTokensTable {
   token_hash: string;
   principal: string;
   roles: Json<string[]>;
-  created_at: Generated<Timestamp>;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
   revoked_at: Timestamp | null;
+  teams: ColumnType<string[], string | undefined, string>;
+}
+
+export interface EventsTable {
+  id: string;
+  type: string;
+  model_version_id: string;
+  workflow_id: string;
+  at: Timestamp;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface WebhookSubscriptionsTable {
+  id: string;
+  url: string;
+  secret: string;
+  event_types: Json<string[]>;
+  created_by: string;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  disabled_at: Timestamp | null;
+}
+
+export interface WebhookDeliveriesTable {
+  subscription_id: string;
+  event_id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
 }
 
 export interface CatalogSchema {
@@ -132,6 +162,9 @@ export interface CatalogSchema {
   approval_attempts: ApprovalAttemptsTable;
   deployments: DeploymentsTable;
   api_tokens: ApiTokensTable;
+  events: EventsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 /** Tables that are a projection of lifecycle histories, child tables first; `reconcile` rebuilds exactly these. */

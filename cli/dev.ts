@@ -59,7 +59,15 @@ export async function runDev(config: StewardConfig): Promise<void> {
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApi({ client, db, evidence, taskQueue: config.temporal.taskQueue, logger });
+  const app = await buildApi({
+    client,
+    db,
+    evidence,
+    taskQueue: config.temporal.taskQueue,
+    logger,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    ...(config.jwt ? { jwt: config.jwt } : {}),
+  });
   const apiAddress = await app.listen({ host: config.host, port: config.port });
   const running = worker.run();
 

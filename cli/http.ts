@@ -22,7 +22,7 @@ export class StewardHttp {
     }
     const text = await res.text();
     const json: unknown = text ? JSON.parse(text) : null;
-    if (res.status >= 400 && !(res.status === 403 && isVerdict(json))) {
+    if (res.status >= 400 && !isVerdict(json)) {
       const message = (json as { error?: { message?: string } } | null)?.error?.message ?? text;
       throw new CliError(`${method} ${path} failed with ${res.status}: ${message}`);
     }

@@ -53,10 +53,11 @@ token
   .command('create')
   .requiredOption('--principal <id>', 'who the token identifies')
   .requiredOption('--role <role...>', 'engineer | auditor | admin | approver:<group>')
-  .action(async (opts: { principal: string; role: string[] }) => {
+  .option('--team <team...>', 'teams the principal belongs to (for separation of duties)', [])
+  .action(async (opts: { principal: string; role: string[]; team: string[] }) => {
     const bad = opts.role.filter((r) => !isRole(r));
     if (bad.length) throw new CliError(`--role: ${bad.join(', ')} is not a role (engineer, auditor, admin, approver:<group>)`);
-    const created = await withCatalog((db) => createApiToken(db, opts.principal, opts.role as Role[]));
+    const created = await withCatalog((db) => createApiToken(db, opts.principal, opts.role as Role[], opts.team));
     process.stdout.write(`${created}\n`);
   });
 token
@@ -138,13 +139,25 @@ program
     }
   });
 
+apiOptions(program.command('approvals').description('your approval inbox: gates you may decide, with their evidence')).action(
+  async (opts: { api: string; token?: string }) => {
+    print((await http(opts).call('GET', '/approvals')).body);
+  },
+);
+
 for (const decision of ['approve', 'reject'] as const) {
   apiOptions(program.command(`${decision} <model>`).description(`${decision} a model version at its approval gate`))
-    .option('-m, --comment <text>', 'why', '')
-    .action(async (id: string, opts: { api: string; token?: string; comment: string }) => {
-      const res = await http(opts).call('POST', `/models/${encodeURIComponent(id)}/approvals`, { decision, comment: opts.comment });
+    .option('-m, --comment <text>', decision === 'reject' ? 'the reason (required)' : 'why', '')
+    .option('--idempotency-key <key>', 'retry-safe key; the same key is the same attempt')
+    .action(async (id: string, opts: { api: string; token?: string; comment: string; idempotencyKey?: string }) => {
+      const res = await http(opts).call(
+        'POST',
+        `/models/${encodeURIComponent(id)}/approvals`,
+        { decision, comment: opts.comment },
+        opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {},
+      );
       print(res.body);
-      if (res.status === 403) process.exitCode = 1;
+      if ((res.body as { verdict?: { status?: string } }).verdict?.status === 'refused') process.exitCode = 1;
     });
 }
 

@@ -13,10 +13,7 @@ export interface LifecyclePolicy {
     /** Findings at or above this severity block the lifecycle. */
     readonly blockAt: Severity;
   };
-  readonly approval: {
-    /** Groups whose approvers may decide; `approver:<group>` roles. */
-    readonly groups: readonly string[];
-  };
+  readonly approval: ApprovalPolicy;
   readonly monitor: {
     /** Time between two monitor cycles. */
     readonly intervalMs: number;
@@ -26,6 +23,47 @@ export interface LifecyclePolicy {
   readonly retrain: {
     readonly versionBump: VersionBump;
   };
+}
+
+/** The human gate: who may decide, how many must agree, and what happens when nobody does. */
+export interface ApprovalPolicy {
+  /** Groups whose approvers may decide (`approver:<group>` roles). */
+  readonly groups: readonly string[];
+  /** Distinct approvers needed to pass. One rejection from an eligible approver ends the gate. */
+  readonly quorum: number;
+  /** Each group must contribute at least one of the approvals. */
+  readonly requireEveryGroup: boolean;
+  /** Members of the model's owning team may not approve it (the registrant never may). */
+  readonly excludeOwningTeam: boolean;
+  readonly deadline: ApprovalDeadline | null;
+}
+
+/** Durable timers measured from the moment the gate opens. */
+export interface ApprovalDeadline {
+  readonly timeoutMs: number;
+  /** When to remind the eligible approvers. */
+  readonly remindAfterMs: readonly number[];
+  /** When to notify `escalationGroup` that the gate is still open; the gate itself is unchanged. */
+  readonly escalateAfterMs: number | null;
+  readonly escalationGroup: string | null;
+  /** At the timeout: reject, or hand the gate to another group for `extraMs` more (then reject). */
+  readonly onTimeout: { readonly action: 'reject' } | { readonly action: 'escalate'; readonly group: string; readonly extraMs: number };
+}
+
+export const defaultApprovalPolicy: ApprovalPolicy = {
+  groups: ['risk'],
+  quorum: 1,
+  requireEveryGroup: false,
+  excludeOwningTeam: false,
+  deadline: null,
+};
+
+/**
+ * Fills fields a lifecycle's recorded policy predates, so histories recorded before a field existed replay
+ * with the behaviour they had.
+ */
+export function withPolicyDefaults(policy: LifecyclePolicy): LifecyclePolicy {
+  return { ...policy, approval: { ...defaultApprovalPolicy, ...policy.approval } };
 }
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
@@ -38,7 +76,7 @@ export function severityAtLeast(severity: Severity, threshold: Severity): boolea
 export const defaultPolicy: LifecyclePolicy = {
   test: { minMetrics: {} },
   scan: { blockAt: 'high' },
-  approval: { groups: ['risk'] },
+  approval: defaultApprovalPolicy,
   monitor: { intervalMs: 60 * 60 * 1000, cyclesPerRun: 100 },
   retrain: { versionBump: 'minor' },
 };

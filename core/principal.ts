@@ -6,6 +6,8 @@ export type Role = 'engineer' | 'auditor' | 'admin' | `approver:${string}`;
 export interface Principal {
   readonly id: string;
   readonly roles: readonly Role[];
+  /** Teams the principal belongs to; a gate may exclude the model's owning team from approving. */
+  readonly teams?: readonly string[];
 }
 
 const ROLE_PATTERN = /^(engineer|auditor|admin|approver:[a-z0-9][a-z0-9_-]*)$/;

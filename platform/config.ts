@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { JwtSettings } from '../api/authn.js';
 import type { CatalogLocation } from '../catalog/db.js';
 
 /**
@@ -21,6 +22,14 @@ export const ENV_VARS = [
   'STEWARD_EVIDENCE_DIR',
   'HOST',
   'PORT',
+  'STEWARD_RATE_LIMIT_PER_MINUTE',
+  'STEWARD_JWKS_URL',
+  'STEWARD_JWT_SECRET',
+  'STEWARD_JWT_ISSUER',
+  'STEWARD_JWT_AUDIENCE',
+  'STEWARD_JWT_ROLES_CLAIM',
+  'STEWARD_JWT_TEAMS_CLAIM',
+  'STEWARD_JWT_PRINCIPAL_CLAIM',
   'LOG_LEVEL',
 ] as const;
 
@@ -37,6 +46,14 @@ const envSchema = z.object({
   STEWARD_EVIDENCE_DIR: z.string().min(1).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  STEWARD_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  STEWARD_JWKS_URL: z.url().optional(),
+  STEWARD_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  STEWARD_JWT_ISSUER: z.string().min(1).optional(),
+  STEWARD_JWT_AUDIENCE: z.string().min(1).optional(),
+  STEWARD_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+  STEWARD_JWT_TEAMS_CLAIM: z.string().min(1).default('teams'),
+  STEWARD_JWT_PRINCIPAL_CLAIM: z.string().min(1).default('sub'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +73,9 @@ export interface StewardConfig {
   readonly evidenceDir: string;
   readonly host: string;
   readonly port: number;
+  readonly rateLimitPerMinute: number;
+  /** Present when OIDC/JWT bearer tokens are accepted. */
+  readonly jwt?: JwtSettings;
   readonly logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -69,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
   }
   const e = parsed.data;
   const wantsTls = e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_KEY || e.TEMPORAL_TLS_CA;
+  if (e.STEWARD_JWKS_URL && e.STEWARD_JWT_SECRET) {
+    throw new ConfigError('invalid configuration: set STEWARD_JWKS_URL or STEWARD_JWT_SECRET, not both');
+  }
   if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
     throw new ConfigError('invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
   }
@@ -87,6 +110,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     evidenceDir: e.STEWARD_EVIDENCE_DIR ?? join(e.STEWARD_DATA_DIR, 'evidence'),
     host: e.HOST,
     port: e.PORT,
+    rateLimitPerMinute: e.STEWARD_RATE_LIMIT_PER_MINUTE,
+    ...(e.STEWARD_JWKS_URL || e.STEWARD_JWT_SECRET
+      ? {
+          jwt: {
+            ...(e.STEWARD_JWKS_URL ? { jwksUrl: e.STEWARD_JWKS_URL } : { secret: e.STEWARD_JWT_SECRET! }),
+            ...(e.STEWARD_JWT_ISSUER ? { issuer: e.STEWARD_JWT_ISSUER } : {}),
+            ...(e.STEWARD_JWT_AUDIENCE ? { audience: e.STEWARD_JWT_AUDIENCE } : {}),
+            rolesClaim: e.STEWARD_JWT_ROLES_CLAIM,
+            teamsClaim: e.STEWARD_JWT_TEAMS_CLAIM,
+            principalClaim: e.STEWARD_JWT_PRINCIPAL_CLAIM,
+          },
+        }
+      : {}),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,2 +1,3 @@
 /** The workflow bundle's entry: every workflow type the Steward worker runs. */
 export { modelLifecycle } from './lifecycle.js';
+export { webhookDelivery } from './webhook-delivery.js';

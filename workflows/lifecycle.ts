@@ -16,11 +16,12 @@ import type { LifecycleActivities } from '../activities/index.js';
 import type { Deployment } from '../activities/deployment.js';
 import type { ModelManifest } from '../core/manifest.js';
 import { bumpVersion, lifecycleWorkflowId, modelVersionId } from '../core/model-id.js';
-import { severityAtLeast, type LifecyclePolicy } from '../core/policy.js';
-import { approverGroups, type Principal } from '../core/principal.js';
+import { severityAtLeast, withPolicyDefaults, type LifecyclePolicy } from '../core/policy.js';
+import type { Principal } from '../core/principal.js';
 import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.js';
 import type { ReportRef } from '../core/reports.js';
 import type { Stage, StageOutcome } from '../core/stages.js';
+import { gateTimers, judgeAttempt, openGate, type GateState } from './approval-gate.js';
 import {
   approvalSignal,
   retireSignal,
@@ -28,8 +29,6 @@ import {
   statusQuery,
   supersededSignal,
   type ApprovalAttempt,
-  type ApprovalRequest,
-  type ApprovalVerdict,
   type LifecycleStatus,
   type RetireRequest,
   type RetrainRequest,
@@ -40,7 +39,7 @@ const STEWARD = 'steward';
 /** The status query keeps the latest attempts; every attempt is in history and the catalog regardless. */
 const APPROVALS_KEPT_IN_STATE = 50;
 
-const { registerVersion, recordStage, recordApprovalAttempt, evaluateModel, scanArtifacts, deployVersion, probeDeployment, endDeployment } =
+const { registerVersion, recordStage, recordApprovalAttempt, publishEvent, evaluateModel, scanArtifacts, deployVersion, probeDeployment, endDeployment } =
   proxyActivities<LifecycleActivities>({
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
@@ -77,7 +76,7 @@ export interface LifecycleInput {
   readonly resume?: MonitorCheckpoint;
 }
 
-export type EndedBy = 'failed-test' | 'failed-scan' | 'rejected' | 'superseded' | 'retired';
+export type EndedBy = 'failed-test' | 'failed-scan' | 'rejected' | 'expired' | 'superseded' | 'retired';
 
 export interface LifecycleResult {
   readonly modelVersionId: string;
@@ -91,7 +90,8 @@ export interface LifecycleResult {
  * what happened, when, and on whose word.
  */
 export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
-  const { manifest, registeredBy, policy, lineage, resume } = input;
+  const { manifest, registeredBy, lineage, resume } = input;
+  const policy = withPolicyDefaults(input.policy);
   const workflowId = workflowInfo().workflowId;
   const versionId = modelVersionId(manifest);
 
@@ -106,7 +106,11 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   let pendingRetrain = resume?.pendingRetrain ?? null;
   let pendingRetire = resume?.pendingRetire ?? null;
   let superseded = resume?.superseded ?? null;
+  /** The approval gate: null until the lifecycle reaches it; closed once decided or expired. */
+  let gate: GateState | null = null;
   let decision: ApprovalAttempt | null = null;
+  let gateDeadline: string | null = null;
+  const seenAttemptIds = new Set<string>();
   /** The catalog row every projection references; attempts that arrive earlier wait for it. */
   let registered = resume !== undefined;
   const run = resume ? resume.run + 1 : 1;
@@ -124,17 +128,15 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   }
 
   // ---- messages ----
-  function judge(request: ApprovalRequest): ApprovalVerdict {
-    if (stage !== 'approval' || decision !== null) return { status: 'refused', reason: 'wrong-stage' };
-    if (request.principal.id === registeredBy.id) return { status: 'refused', reason: 'separation-of-duties' };
-    const groups = approverGroups(request.principal);
-    if (!policy.approval.groups.some((g) => groups.includes(g))) return { status: 'refused', reason: 'role-not-allowed' };
-    return { status: 'accepted', decision: request.decision };
-  }
+  const gateContext = { policy: policy.approval, registeredBy, owningTeam: manifest.team };
 
   setHandler(approvalSignal, async (request) => {
-    if (approvals.some((a) => a.request.attemptId === request.attemptId)) return;
-    const attempt: ApprovalAttempt = { request, at: now(), stage, verdict: judge(request) };
+    // A retried request (same attempt id) is the same attempt: judged and recorded once.
+    if (seenAttemptIds.has(request.attemptId) || approvals.some((a) => a.request.attemptId === request.attemptId)) return;
+    seenAttemptIds.add(request.attemptId);
+    const judged = judgeAttempt(gate, request, gateContext);
+    gate = judged.gate;
+    const attempt: ApprovalAttempt = { request, at: now(), stage, verdict: judged.verdict };
     approvalSeq += 1;
     approvals = [...approvals, attempt].slice(-APPROVALS_KEPT_IN_STATE);
     if (attempt.verdict.status === 'accepted') decision = attempt;
@@ -164,6 +166,10 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     deployment,
     successor,
     parentWorkflowId: lineage?.parentWorkflowId ?? null,
+    gate:
+      gate?.open === true
+        ? { eligibleGroups: gate.eligibleGroups, approvals: gate.counted.map((c) => c.principal), quorum: policy.approval.quorum, deadline: gateDeadline }
+        : null,
   }));
 
   // ---- stages ----
@@ -201,19 +207,67 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
     return passed;
   }
 
-  async function approvalGate(): Promise<ApprovalAttempt> {
+  /**
+   * Waits for the approvers: a quorum of distinct eligible approvers passes the gate, one rejection ends it.
+   * With a deadline, durable timers remind the approvers, notify the escalation group, and at the timeout
+   * reject or hand the gate to another group. Resolves with the deciding attempt, or null if it expired.
+   */
+  async function approvalGate(): Promise<ApprovalAttempt | null> {
     enter('approval');
-    // Waiting on people: recorded on entry too, so the catalog (and any inbox built on it) shows who waits.
-    await record('entered', STEWARD, { groups: policy.approval.groups });
-    await condition(() => decision !== null);
-    const accepted = decision!;
+    gate = openGate(policy.approval);
+    const opened = Date.now();
+    const { deadline } = policy.approval;
+    if (deadline) gateDeadline = new Date(opened + deadline.timeoutMs).toISOString();
+    // Waiting on people: recorded on entry too, so the catalog (and the inbox built on it) shows who waits.
+    await record('entered', STEWARD, {
+      groups: policy.approval.groups,
+      quorum: policy.approval.quorum,
+      requireEveryGroup: policy.approval.requireEveryGroup,
+      excludeOwningTeam: policy.approval.excludeOwningTeam,
+      deadline: gateDeadline,
+    });
+
+    let expiresAt = deadline ? opened + deadline.timeoutMs : null;
+    let escalated = false;
+    for (const timer of gateTimers(policy.approval)) {
+      const at = timer.kind === 'timeout' ? expiresAt! : opened + timer.atMs;
+      if (await condition(() => !gate!.open, Math.max(at - Date.now(), 0))) break;
+      if (timer.kind === 'reminder') {
+        await notify(`reminder-${timer.index}`, 'approval.reminder', { groups: gate.eligibleGroups, approvals: gate.counted.length, deadline: gateDeadline });
+      } else if (timer.kind === 'escalation-notice') {
+        await notify('escalation-notice', 'approval.escalation', { group: timer.group, approvals: gate.counted.length, deadline: gateDeadline });
+      } else if (deadline!.onTimeout.action === 'escalate' && !escalated) {
+        // Hand the gate to the escalation group for a last stretch; approvals already counted still count.
+        escalated = true;
+        expiresAt = Date.now() + deadline!.onTimeout.extraMs;
+        gateDeadline = new Date(expiresAt).toISOString();
+        gate = { ...gate, eligibleGroups: [deadline!.onTimeout.group] };
+        await record('escalated', STEWARD, { groups: gate.eligibleGroups, quorum: policy.approval.quorum, deadline: gateDeadline });
+        if (await condition(() => !gate!.open, Math.max(expiresAt - Date.now(), 0))) break;
+        gate = { ...gate, open: false, expired: true };
+      } else {
+        gate = { ...gate, open: false, expired: true };
+      }
+    }
+    await condition(() => !gate!.open);
+
+    if (!decision) {
+      await record('expired', STEWARD, { deadline: gateDeadline, approvals: gate.counted.map((c) => c.principal) });
+      return null;
+    }
+    const accepted: ApprovalAttempt = decision;
     const approved = accepted.request.decision === 'approve';
     await record(approved ? 'passed' : 'rejected', accepted.request.principal.id, {
       decision: accepted.request.decision,
       comment: accepted.request.comment,
       roles: accepted.request.principal.roles,
+      approvers: approved ? gate.counted.map((c) => c.principal) : [],
     });
     return accepted;
+  }
+
+  async function notify(key: string, type: string, data: Record<string, unknown>): Promise<void> {
+    await publishEvent({ id: `${workflowId}/${key}`, type, modelVersionId: versionId, workflowId, at: now(), data });
   }
 
   async function deploy(): Promise<void> {
@@ -337,6 +391,7 @@ export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleRe
   if (!(await testGate())) return retire('failed-test', 'metrics below the policy minimum', STEWARD);
   if (!(await scanGate())) return retire('failed-scan', 'security findings at or above the blocking severity', STEWARD);
   const approval = await approvalGate();
+  if (!approval) return retire('expired', 'no decision before the approval deadline', STEWARD);
   if (approval.request.decision === 'reject') {
     return retire('rejected', approval.request.comment || 'rejected by approver', approval.request.principal.id);
   }

@@ -43,11 +43,21 @@ export interface SupersededNotice {
 }
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
 
-export type RefusalReason = 'wrong-stage' | 'role-not-allowed' | 'separation-of-duties';
+export type RefusalReason =
+  | 'wrong-stage'
+  | 'gate-expired'
+  | 'role-not-allowed'
+  | 'separation-of-duties'
+  | 'duplicate-approver'
+  | 'reason-required';
 
-/** The verdict on one approval attempt; every attempt, refused or not, gets one. */
+/**
+ * The verdict on one approval attempt; every attempt, refused or not, gets one. `accepted` decided the gate;
+ * `counted` was counted toward a quorum not yet reached.
+ */
 export type ApprovalVerdict =
   | { readonly status: 'accepted'; readonly decision: ApprovalDecision }
+  | { readonly status: 'counted'; readonly approvals: number; readonly quorum: number; readonly missingGroups: readonly string[] }
   | { readonly status: 'refused'; readonly reason: RefusalReason };
 
 export interface ApprovalAttempt {
@@ -67,5 +77,12 @@ export interface LifecycleStatus {
   readonly deployment: Deployment | null;
   readonly successor: { readonly workflowId: string; readonly version: string } | null;
   readonly parentWorkflowId: string | null;
+  /** The approval gate while it is open: who may still decide and how far the quorum is. */
+  readonly gate: {
+    readonly eligibleGroups: readonly string[];
+    readonly approvals: readonly string[];
+    readonly quorum: number;
+    readonly deadline: string | null;
+  } | null;
 }
 export const statusQuery = defineQuery<LifecycleStatus>('status');

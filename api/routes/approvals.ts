@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { approvalInbox } from '../../catalog/approvals-inbox.js';
 import { modelVersionId, type ModelVersionRef } from '../../core/model-id.js';
 import { approvalSignal, statusQuery, type ApprovalVerdict } from '../../workflows/messages.js';
 import { authorize, anyRole, principalOf } from '../auth.js';
@@ -9,10 +10,15 @@ import type { Lifecycles } from '../lifecycles.js';
 import type { RouteDeps } from '../server.js';
 import { modelIdParams } from './params.js';
 
-const approvalBody = z.strictObject({
-  decision: z.enum(['approve', 'reject']),
-  comment: z.string().max(4000).default(''),
-});
+const approvalBody = z
+  .strictObject({
+    decision: z.enum(['approve', 'reject']),
+    comment: z.string().trim().max(4000).default(''),
+  })
+  .refine((b) => b.decision !== 'reject' || b.comment.length > 0, {
+    path: ['comment'],
+    message: 'a rejection needs a reason in comment',
+  });
 
 const approvalHeaders = z.object({
   'idempotency-key': z.string().min(8).max(200).optional(),
@@ -20,6 +26,12 @@ const approvalHeaders = z.object({
 
 /** How long the API waits for the lifecycle to judge an attempt before answering 202 (pending). */
 const VERDICT_WAIT_MS = 5_000;
+
+/** HTTP status for each verdict: decided or counted is 200; refusals say whether it was who you are or when. */
+function statusFor(verdict: ApprovalVerdict): number {
+  if (verdict.status !== 'refused') return 200;
+  return verdict.reason === 'role-not-allowed' || verdict.reason === 'separation-of-duties' ? 403 : verdict.reason === 'reason-required' ? 400 : 409;
+}
 
 async function awaitVerdict(lifecycles: Lifecycles, ref: ModelVersionRef, attemptId: string): Promise<ApprovalVerdict | null> {
   const deadline = Date.now() + VERDICT_WAIT_MS;
@@ -37,16 +49,17 @@ async function awaitVerdict(lifecycles: Lifecycles, ref: ModelVersionRef, attemp
 }
 
 /**
- * Approval decisions. Any authenticated principal may attempt one: the lifecycle itself judges role,
- * stage and separation of duties, so refused attempts are recorded in history as well.
+ * Approvals. Any authenticated principal may attempt a decision: the lifecycle itself judges stage, role,
+ * quorum and separation of duties, so refused attempts are in its history as well.
  */
-export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, lifecycles }) => {
+export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
+  const anyone = authorize(authenticate, anyRole, 'any role; the approval gate checks approver groups');
+
+  app.get('/approvals', { preHandler: anyone }, async (request) => ({ items: await approvalInbox(db, principalOf(request)) }));
+
   app.post(
     '/models/:id/approvals',
-    {
-      schema: { params: modelIdParams, body: approvalBody, headers: approvalHeaders },
-      preHandler: authorize(db, anyRole, 'any role; the approval gate checks approver groups'),
-    },
+    { schema: { params: modelIdParams, body: approvalBody, headers: approvalHeaders }, preHandler: anyone },
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);
@@ -59,8 +72,7 @@ export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db
       });
       const verdict = await awaitVerdict(lifecycles, ref, attemptId);
       const body = { modelVersionId: modelVersionId(ref), attemptId, verdict: verdict ?? { status: 'pending' } };
-      if (!verdict) return reply.status(202).send(body);
-      return reply.status(verdict.status === 'accepted' ? 200 : 403).send(body);
+      return reply.status(verdict ? statusFor(verdict) : 202).send(body);
     },
   );
 };

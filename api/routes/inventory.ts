@@ -32,8 +32,8 @@ const productionQuery = z.strictObject({
 });
 
 /** The inventory: search, "what was in production at time T", full reports, and the manifest's JSON Schema. */
-export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, evidence }) => {
-  const reader = authorize(db, anyRole, 'any role');
+export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, evidence, authenticate }) => {
+  const reader = authorize(authenticate, anyRole, 'any role');
 
   app.get('/models', { schema: { querystring: searchQuery }, preHandler: reader }, async (request) => {
     const { sort, order, limit, cursor, tag, ...filters } = request.query;

@@ -17,8 +17,8 @@ const retrainBody = reasonBody.extend({
 });
 
 /** Registration and lifecycle control: register, read, retrain, retire. */
-export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, lifecycles }) => {
-  const engineer = authorize(db, isRole('engineer', 'admin'), 'engineer');
+export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
+  const engineer = authorize(authenticate, isRole('engineer', 'admin'), 'engineer');
 
   app.post('/models', { schema: { body: manifestSchema }, preHandler: engineer }, async (request, reply) => {
     const result = await lifecycles.register(request.body, principalOf(request));
@@ -27,7 +27,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, l
 
   app.get(
     '/models/:ref',
-    { schema: { params: modelRefParams }, preHandler: authorize(db, anyRole, 'any role') },
+    { schema: { params: modelRefParams }, preHandler: authorize(authenticate, anyRole, 'any role') },
     async (request) => {
       const target = request.params.ref;
       if (target.kind === 'model') {

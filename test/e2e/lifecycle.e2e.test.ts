@@ -19,7 +19,7 @@ import {
   type TestDatabase,
 } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
-import { fetchRunHistories, stageTransitionsIn } from '../harness/history.js';
+import { fetchRunHistories, settledHistoryLength, stageTransitionsIn } from '../harness/history.js';
 
 /** Short durations so the monitor loop continues-as-new within seconds. */
 const policy: LifecyclePolicy = {
@@ -70,7 +70,7 @@ describe('a model version walks the whole lifecycle on a real dev server and rea
     });
 
     // A bad body is refused naming the field, and nothing reaches the workflow.
-    const before = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length;
+    const before = await settledHistoryLength(client, workflowId);
     const bad = await api.call('POST', `/models/${id}/approvals`, { token: approver, body: { decision: 'maybe' } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues[0].field).toBe('body.decision');

@@ -5,6 +5,17 @@ import type { StageTransition } from '../../core/stages.js';
 
 type History = temporal.api.history.v1.IHistory;
 
+/** The history length once the workflow has gone quiet (two reads, a moment apart, agree). */
+export async function settledHistoryLength(client: Client, workflowId: string): Promise<number> {
+  let previous = -1;
+  for (;;) {
+    const length = (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+    if (length === previous) return length;
+    previous = length;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 /** Every run of a workflow id, oldest first, following the continue-as-new chain from the first run. */
 export async function fetchRunHistories(client: Client, workflowId: string): Promise<{ runId: string; history: History }[]> {
   const first = await client.workflow.getHandle(workflowId).describe();

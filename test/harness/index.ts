@@ -13,6 +13,7 @@ import { createStewardWorker } from '../../workers/worker.js';
 import './provided-context.js';
 import { buildApi } from '../../api/server.js';
 import type { LifecyclePolicy } from '../../core/policy.js';
+import type { JwtSettings } from '../../api/authn.js';
 
 // Quiet the SDK's own logging in tests; failures surface through assertions.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -125,9 +126,12 @@ export async function startTestApi(options: {
   database: TestDatabase;
   taskQueue: string;
   policy?: LifecyclePolicy;
+  rateLimitPerMinute?: number;
+  jwt?: JwtSettings;
 }): Promise<TestApi> {
   const { database, ...rest } = options;
-  const app = await buildApi({ ...rest, db: database.db, evidence: database.evidence, logger: false });
+  // Tests make many requests a minute; the rate-limit test sets its own low limit.
+  const app = await buildApi({ rateLimitPerMinute: 100_000, ...rest, db: database.db, evidence: database.evidence, logger: false });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl: address,

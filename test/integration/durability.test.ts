@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lifecycles } from '../../api/lifecycles.js';
 import { deploymentActivities } from '../../activities/deployment.js';
-import { catalogActivities } from '../../activities/catalog.js';
+import { projection } from '../../catalog/projection.js';
 import { manifestSchema } from '../../core/manifest.js';
 import { defaultPolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
@@ -93,7 +93,7 @@ describe('durability and idempotency', () => {
   });
 
   it('deploys exactly once when the deploy activity is retried, even concurrently', async () => {
-    const { registerVersion } = catalogActivities(database.db);
+    const { registerVersion } = projection(database.db);
     const { deployVersion } = deploymentActivities(database.db);
     const m = await manifest('deploy-retry');
     for (const version of ['1.0.0', '1.1.0']) {

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogActivities } from '../../activities/catalog.js';
+import { projection } from '../../catalog/projection.js';
 import { createApiToken } from '../../api/tokens.js';
 import { manifestSchema, type ManifestInput } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
@@ -135,7 +135,7 @@ describe('inventory search', () => {
   });
 
   it('pages with a keyset cursor that never skips or repeats a row while rows are being inserted', async () => {
-    const { registerVersion } = catalogActivities(database.db);
+    const { registerVersion } = projection(database.db);
     const base = manifestSchema.parse(await sampleManifest({ name: 'paging' }));
     const insert = (i: number, at: string) =>
       registerVersion({

@@ -103,7 +103,7 @@ describe('fuzzing POST /models', () => {
     database = await createTestDatabase();
     client = await connectTestClient();
     worker = await startTestWorker({ database, taskQueue });
-    app = await buildApi({ client, db: database.db, evidence: database.evidence, taskQueue, policy: defaultPolicy, logger: false });
+    app = await buildApi({ client, db: database.db, evidence: database.evidence, taskQueue, policy: defaultPolicy, logger: false, rateLimitPerMinute: 100_000 });
     token = await createApiToken(database.db, 'erin', ['engineer']);
   });
 

@@ -2,8 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogActivities } from '../../activities/catalog.js';
-import { projectDeployment } from '../../activities/deployment.js';
+import { projectDeployment, projection } from '../../catalog/projection.js';
 import { openCatalog } from '../../catalog/db.js';
 import { inProductionAt, searchVersions } from '../../catalog/inventory.js';
 import { migrateToLatest } from '../../catalog/migrate.js';
@@ -15,10 +14,10 @@ describe('the embedded catalog', () => {
   it('migrates, projects a registration, searches full text and answers production at T', async () => {
     const db = await openCatalog({ kind: 'embedded', dataDir: await mkdtemp(join(tmpdir(), 'steward-pglite-')) });
     try {
-      expect(await migrateToLatest(db)).toEqual(['0001_initial', '0002_inventory']);
+      expect(await migrateToLatest(db)).toEqual(['0001_initial', '0002_inventory', '0003_governance']);
       const manifest = manifestSchema.parse(await sampleManifest({ name: 'embedded', description: 'Forecasts weekly grocery demand.' }));
       const id = `${manifest.name}@1.0.0`;
-      await catalogActivities(db).registerVersion({
+      await projection(db).registerVersion({
         workflowId: 'wf-embedded',
         modelVersionId: id,
         manifest,

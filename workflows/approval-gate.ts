@@ -1,0 +1,85 @@
+import type { ApprovalPolicy } from '../core/policy.js';
+import { approverGroups, type Principal } from '../core/principal.js';
+import type { ApprovalRequest, ApprovalVerdict } from './messages.js';
+
+/**
+ * The approval gate's rules, as pure functions over its state, so the lifecycle reads as a lifecycle and the
+ * rules can be tested on their own. Deterministic: no clock, no I/O.
+ */
+export interface CountedApproval {
+  readonly principal: string;
+  /** The eligible groups this approver stood for. */
+  readonly groups: readonly string[];
+}
+
+export interface GateState {
+  readonly open: boolean;
+  readonly eligibleGroups: readonly string[];
+  readonly counted: readonly CountedApproval[];
+  /** Set once the deadline has closed the gate. */
+  readonly expired: boolean;
+}
+
+export interface GateContext {
+  readonly policy: ApprovalPolicy;
+  readonly registeredBy: Principal;
+  readonly owningTeam: string;
+}
+
+export function openGate(policy: ApprovalPolicy): GateState {
+  return { open: true, eligibleGroups: [...policy.groups], counted: [], expired: false };
+}
+
+export function missingGroups(gate: GateState, policy: ApprovalPolicy): string[] {
+  if (!policy.requireEveryGroup) return [];
+  return gate.eligibleGroups.filter((g) => !gate.counted.some((c) => c.groups.includes(g)));
+}
+
+function quorumMet(gate: GateState, policy: ApprovalPolicy): boolean {
+  return gate.counted.length >= policy.quorum && missingGroups(gate, policy).length === 0;
+}
+
+/**
+ * Judges one attempt. Returns the verdict and the gate after it; a refused attempt leaves the gate unchanged.
+ * `accepted` means the attempt decided the gate (quorum reached, or a rejection); `counted` means it was
+ * counted toward a quorum that is not yet reached.
+ */
+export function judgeAttempt(gate: GateState | null, request: ApprovalRequest, ctx: GateContext): { verdict: ApprovalVerdict; gate: GateState | null } {
+  const refuse = (reason: Extract<ApprovalVerdict, { status: 'refused' }>['reason']) => ({ verdict: { status: 'refused' as const, reason }, gate });
+  if (!gate || !gate.open) return refuse(gate?.expired ? 'gate-expired' : 'wrong-stage');
+  const { principal } = request;
+  if (principal.id === ctx.registeredBy.id) return refuse('separation-of-duties');
+  if (ctx.policy.excludeOwningTeam && (principal.teams ?? []).includes(ctx.owningTeam)) return refuse('separation-of-duties');
+  const groups = approverGroups(principal).filter((g) => gate.eligibleGroups.includes(g));
+  if (groups.length === 0) return refuse('role-not-allowed');
+
+  if (request.decision === 'reject') {
+    if (!request.comment.trim()) return refuse('reason-required');
+    return { verdict: { status: 'accepted', decision: 'reject' }, gate: { ...gate, open: false } };
+  }
+  if (gate.counted.some((c) => c.principal === principal.id)) return refuse('duplicate-approver');
+  const next: GateState = { ...gate, counted: [...gate.counted, { principal: principal.id, groups }] };
+  if (quorumMet(next, ctx.policy)) return { verdict: { status: 'accepted', decision: 'approve' }, gate: { ...next, open: false } };
+  return {
+    verdict: { status: 'counted', approvals: next.counted.length, quorum: ctx.policy.quorum, missingGroups: missingGroups(next, ctx.policy) },
+    gate: next,
+  };
+}
+
+/** A notification or decision the gate's deadline schedules, at an offset from the gate opening. */
+export type GateTimer =
+  | { readonly kind: 'reminder'; readonly atMs: number; readonly index: number }
+  | { readonly kind: 'escalation-notice'; readonly atMs: number; readonly group: string }
+  | { readonly kind: 'timeout'; readonly atMs: number };
+
+export function gateTimers(policy: ApprovalPolicy): GateTimer[] {
+  const d = policy.deadline;
+  if (!d) return [];
+  const timers: GateTimer[] = [
+    ...d.remindAfterMs.map((atMs, index) => ({ kind: 'reminder' as const, atMs, index })),
+    ...(d.escalateAfterMs !== null && d.escalationGroup ? [{ kind: 'escalation-notice' as const, atMs: d.escalateAfterMs, group: d.escalationGroup }] : []),
+    { kind: 'timeout' as const, atMs: d.timeoutMs },
+  ];
+  // Notifications at or after the timeout would never be useful.
+  return timers.filter((t) => t.kind === 'timeout' || t.atMs < d.timeoutMs).sort((a, b) => a.atMs - b.atMs);
+}
