@@ -49,9 +49,9 @@ export function judgeAttempt(gate: GateState | null, request: ApprovalRequest, c
   if (!gate || !gate.open) return refuse(gate?.expired ? 'gate-expired' : 'wrong-stage');
   const { principal } = request;
   if (principal.id === ctx.registeredBy.id) return refuse('separation-of-duties');
-  if (ctx.policy.excludeOwningTeam && (principal.teams ?? []).includes(ctx.owningTeam)) return refuse('separation-of-duties');
   const groups = approverGroups(principal).filter((g) => gate.eligibleGroups.includes(g));
   if (groups.length === 0) return refuse('role-not-allowed');
+  if (ctx.policy.excludeOwningTeam && (principal.teams ?? []).includes(ctx.owningTeam)) return refuse('separation-of-duties');
 
   if (request.decision === 'reject') {
     if (!request.comment.trim()) return refuse('reason-required');
