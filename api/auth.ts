@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Principal, Role } from '../core/principal.js';
 import type { Authenticator } from './authn.js';
 import { ApiError } from './errors.js';
@@ -28,7 +28,7 @@ export function principalOf(request: FastifyRequest): Principal {
  * Route guard: resolves the bearer token to a principal and checks that one of its roles passes `rule`.
  * 401 without a valid token, 403 without a fitting role.
  */
-export function authorize(authenticate: Authenticator, rule: RoleRule, describe: string): preHandlerAsyncHookHandler {
+export function authorize(authenticate: Authenticator, rule: RoleRule, describe: string): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : null;

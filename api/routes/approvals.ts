@@ -55,11 +55,11 @@ async function awaitVerdict(lifecycles: Lifecycles, ref: ModelVersionRef, attemp
 export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
   const anyone = authorize(authenticate, anyRole, 'any role; the approval gate checks approver groups');
 
-  app.get('/approvals', { preHandler: anyone }, async (request) => ({ items: await approvalInbox(db, principalOf(request)) }));
+  app.get('/approvals', { onRequest: anyone }, async (request) => ({ items: await approvalInbox(db, principalOf(request)) }));
 
   app.post(
     '/models/:id/approvals',
-    { schema: { params: modelIdParams, body: approvalBody, headers: approvalHeaders }, preHandler: anyone },
+    { schema: { params: modelIdParams, body: approvalBody, headers: approvalHeaders }, onRequest: anyone },
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);

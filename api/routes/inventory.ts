@@ -35,7 +35,7 @@ const productionQuery = z.strictObject({
 export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, evidence, authenticate }) => {
   const reader = authorize(authenticate, anyRole, 'any role');
 
-  app.get('/models', { schema: { querystring: searchQuery }, preHandler: reader }, async (request) => {
+  app.get('/models', { schema: { querystring: searchQuery }, onRequest: reader }, async (request) => {
     const { sort, order, limit, cursor, tag, ...filters } = request.query;
     try {
       return await searchVersions(db, { ...filters, ...(tag ? { tags: tag } : {}) }, { sort, order, limit, ...(cursor ? { cursor } : {}) });
@@ -47,14 +47,14 @@ export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { d
     }
   });
 
-  app.get('/production', { schema: { querystring: productionQuery }, preHandler: reader }, async (request) => {
+  app.get('/production', { schema: { querystring: productionQuery }, onRequest: reader }, async (request) => {
     const at = request.query.at ? new Date(request.query.at) : new Date();
     return { at: at.toISOString(), deployments: await inProductionAt(db, at, request.query.model) };
   });
 
   app.get(
     '/reports/:digest',
-    { schema: { params: z.object({ digest: z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 digest') }) }, preHandler: reader },
+    { schema: { params: z.object({ digest: z.string().regex(/^[a-f0-9]{64}$/, 'must be a sha256 digest') }) }, onRequest: reader },
     async (request) => {
       const report = await evidence.get(request.params.digest);
       if (report === null) throw new ApiError(404, 'report_not_found', `no report with digest ${request.params.digest}`);

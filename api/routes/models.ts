@@ -20,14 +20,14 @@ const retrainBody = reasonBody.extend({
 export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
   const engineer = authorize(authenticate, isRole('engineer', 'admin'), 'engineer');
 
-  app.post('/models', { schema: { body: manifestSchema }, preHandler: engineer }, async (request, reply) => {
+  app.post('/models', { schema: { body: manifestSchema }, onRequest: engineer }, async (request, reply) => {
     const result = await lifecycles.register(request.body, principalOf(request));
     return reply.status(result.created ? 201 : 200).send(result);
   });
 
   app.get(
     '/models/:ref',
-    { schema: { params: modelRefParams }, preHandler: authorize(authenticate, anyRole, 'any role') },
+    { schema: { params: modelRefParams }, onRequest: authorize(authenticate, anyRole, 'any role') },
     async (request) => {
       const target = request.params.ref;
       if (target.kind === 'model') {
@@ -53,7 +53,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
 
   app.post(
     '/models/:id/retrain',
-    { schema: { params: modelIdParams, body: retrainBody }, preHandler: engineer },
+    { schema: { params: modelIdParams, body: retrainBody }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);
@@ -70,7 +70,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
 
   app.post(
     '/models/:id/retire',
-    { schema: { params: modelIdParams, body: reasonBody }, preHandler: engineer },
+    { schema: { params: modelIdParams, body: reasonBody }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);

@@ -23,7 +23,7 @@ const eventsQuery = z.strictObject({
 export const webhookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate }) => {
   const admin = authorize(authenticate, isRole('admin'), 'admin');
 
-  app.post('/webhooks', { schema: { body: subscriptionBody }, preHandler: admin }, async (request, reply) => {
+  app.post('/webhooks', { schema: { body: subscriptionBody }, onRequest: admin }, async (request, reply) => {
     const id = randomUUID();
     await db
       .insertInto('webhook_subscriptions')
@@ -40,7 +40,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db,
     return reply.status(201).send({ id, url: request.body.url, events: request.body.events });
   });
 
-  app.get('/webhooks', { preHandler: admin }, async () => {
+  app.get('/webhooks', { onRequest: admin }, async () => {
     const rows = await db
       .selectFrom('webhook_subscriptions')
       .select(['id', 'url', 'event_types', 'created_by', 'created_at', 'disabled_at'])
@@ -58,7 +58,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db,
     };
   });
 
-  app.delete('/webhooks/:id', { schema: { params: z.object({ id: z.uuid('must be a subscription id') }) }, preHandler: admin }, async (request, reply) => {
+  app.delete('/webhooks/:id', { schema: { params: z.object({ id: z.uuid('must be a subscription id') }) }, onRequest: admin }, async (request, reply) => {
     const result = await db
       .updateTable('webhook_subscriptions')
       .set({ disabled_at: new Date() })
@@ -69,7 +69,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db,
     return reply.status(204).send();
   });
 
-  app.get('/events', { schema: { querystring: eventsQuery }, preHandler: authorize(authenticate, anyRole, 'any role') }, async (request) => {
+  app.get('/events', { schema: { querystring: eventsQuery }, onRequest: authorize(authenticate, anyRole, 'any role') }, async (request) => {
     let query = db.selectFrom('events').selectAll();
     if (request.query.modelVersionId) query = query.where('model_version_id', '=', request.query.modelVersionId);
     if (request.query.type) query = query.where('type', '=', request.query.type);
