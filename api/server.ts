@@ -8,7 +8,7 @@ import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import rateLimit from '@fastify/rate-limit';
 import { createAuthenticator, type Authenticator, type JwtSettings } from './authn.js';
-import { installErrorHandler } from './errors.js';
+import { ApiError, installErrorHandler } from './errors.js';
 import { hashToken } from './tokens.js';
 import { installYamlParser } from './yaml.js';
 import { inventoryRoutes } from './routes/inventory.js';
@@ -63,10 +63,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       const auth = request.headers.authorization;
       return auth ? `t:${hashToken(auth)}` : `a:${request.ip}`;
     },
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      error: { code: 'rate_limited', message: `more than ${context.max} requests a minute; retry after ${context.after}` },
-    }),
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry after ${context.after}`),
   });
 
   await app.register(swagger, {
