@@ -34,8 +34,17 @@ interface ProjectionOp {
   readonly input: unknown;
 }
 
+/**
+ * The catalog writes a history records: inputs of projection activities that completed. A write whose
+ * activity never completed (the lifecycle was terminated first, or it is still in flight) is not applied;
+ * an in-flight one will apply itself when it completes.
+ */
 export function projectionOpsIn(workflowId: string, history: temporal.api.history.v1.IHistory, wanted: ReadonlySet<string>): ProjectionOp[] {
+  const completed = new Set(
+    (history.events ?? []).flatMap((e) => (e.activityTaskCompletedEventAttributes ? [Number(e.activityTaskCompletedEventAttributes.scheduledEventId)] : [])),
+  );
   return (history.events ?? []).flatMap((event) => {
+    if (!completed.has(Number(event.eventId))) return [];
     const attrs = event.activityTaskScheduledEventAttributes;
     const activity = attrs?.activityType?.name;
     const payload = attrs?.input?.payloads?.[0];

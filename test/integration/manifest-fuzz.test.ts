@@ -69,7 +69,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 
 function mutate(base: Record<string, unknown>, mutations: Mutation[]): unknown {
   let body: unknown = structuredClone(base);
-  for (const m of mutations) {
+  // Generated values may share instances; cloning each keeps the payload acyclic.
+  for (const m of mutations.map((x) => structuredClone(x))) {
     if (m.kind === 'replace') body = m.value;
     else if (body && typeof body === 'object' && !Array.isArray(body)) {
       const obj = body as Record<string, unknown>;
