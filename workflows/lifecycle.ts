@@ -41,7 +41,9 @@ const APPROVALS_KEPT_IN_STATE = 50;
 
 const { registerVersion, recordStage, recordApprovalAttempt, publishEvent, evaluateModel, scanArtifacts, deployVersion, probeDeployment, endDeployment } =
   proxyActivities<LifecycleActivities>({
-    startToCloseTimeout: '1 minute',
+    // Short: these are quick writes and checks, and an attempt lost with a crashed worker is retried only
+    // after this timeout.
+    startToCloseTimeout: '15 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
 

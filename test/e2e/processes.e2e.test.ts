@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { Lifecycles } from '../../api/lifecycles.js';
 import { createApiToken } from '../../api/tokens.js';
+import { manifestSchema } from '../../core/manifest.js';
+import { defaultApprovalPolicy, defaultPolicy, type LifecyclePolicy } from '../../core/policy.js';
+import type { LifecycleResult } from '../../workflows/lifecycle.js';
+import { statusQuery } from '../../workflows/messages.js';
+import { settledHistoryLength } from '../harness/history.js';
 import { sampleManifest } from '../harness/manifests.js';
-import { createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
+import { connectTestClient, createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
 import { freePort } from '../harness/postgres-cluster.js';
 
 /**
@@ -15,6 +21,7 @@ describe('worker and API as separate processes', () => {
   const children: ChildProcess[] = [];
   const logs: string[] = [];
   let apiUrl: string;
+  let env: NodeJS.ProcessEnv;
 
   function start(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -27,7 +34,7 @@ describe('worker and API as separate processes', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
+    env = {
       ...process.env,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: 'default',
@@ -36,6 +43,7 @@ describe('worker and API as separate processes', () => {
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      STEWARD_EVIDENCE_DIR: database.evidence.dir,
     };
     start('workers/main.ts', env);
     start('api/main.ts', env);
@@ -76,5 +84,36 @@ describe('worker and API as separate processes', () => {
       throw new Error(`${err}\n${logs.join('')}`);
     });
     expect(row.registered_by).toBe('erin');
+  });
+
+  it('fires an approval deadline after the worker process was killed (SIGKILL) and restarted', async () => {
+    const client = await connectTestClient();
+    try {
+      const policy: LifecyclePolicy = {
+        ...defaultPolicy,
+        approval: {
+          ...defaultApprovalPolicy,
+          deadline: { timeoutMs: 2000, remindAfterMs: [], escalateAfterMs: null, escalationGroup: null, onTimeout: { action: 'reject' } },
+        },
+      };
+      const lifecycles = new Lifecycles(client, env.TEMPORAL_TASK_QUEUE!, policy);
+      const manifest = manifestSchema.parse(await sampleManifest({ name: 'killed' }));
+      const { workflowId } = await lifecycles.register(manifest, { id: 'erin', roles: ['engineer'] });
+      const handle = client.workflow.getHandle(workflowId);
+      await eventually('the gate to open', async () => ((await handle.query(statusQuery)).gate ? true : undefined), { timeoutMs: 60_000 });
+      await settledHistoryLength(client, workflowId);
+
+      const worker = children[0]!;
+      const killed = new Promise((resolve) => worker.once('exit', resolve));
+      worker.kill('SIGKILL');
+      await killed;
+      await new Promise((r) => setTimeout(r, 3000)); // the deadline passes with no worker alive
+      start('workers/main.ts', env);
+
+      const result: LifecycleResult = await handle.result();
+      expect(result.endedBy).toBe('expired');
+    } finally {
+      await client.connection.close();
+    }
   });
 });

@@ -202,3 +202,78 @@ describe('approval gates', () => {
     expect(expired?.stage).toBe('approval');
   });
 });
+
+describe('the approval inbox', () => {
+  let client: Client;
+  let database: TestDatabase;
+  let worker: RunningWorker;
+  let api: TestApi;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const taskQueue = uniqueTaskQueue('inbox');
+    database = await createTestDatabase();
+    client = await connectTestClient();
+    worker = await startTestWorker({ database, taskQueue });
+    api = await startTestApi({
+      client,
+      database,
+      taskQueue,
+      policy: { ...defaultPolicy, approval: { ...defaultApprovalPolicy, quorum: 2, excludeOwningTeam: true }, monitor: { intervalMs: 60_000, cyclesPerRun: 10 } },
+    });
+    tokens.erin = await createApiToken(database.db, 'erin', ['engineer'], ['credit-risk']);
+    tokens.rita = await createApiToken(database.db, 'rita', ['approver:risk'], ['model-risk']);
+    tokens.raj = await createApiToken(database.db, 'raj', ['approver:risk'], ['model-risk']);
+    tokens.tom = await createApiToken(database.db, 'tom', ['approver:risk'], ['credit-risk']);
+    tokens.cora = await createApiToken(database.db, 'cora', ['approver:compliance'], ['compliance']);
+  });
+
+  afterAll(async () => {
+    for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running' AND StewardOwner = 'erin-inbox'` })) {
+      await client.workflow.getHandle(w.workflowId).terminate('test over');
+    }
+    await api?.close();
+    await worker?.stop();
+    await client?.connection.close();
+    await database?.drop();
+  });
+
+  const inbox = async (who: string) => (await api.call('GET', '/approvals', { token: tokens[who] })).body.items as {
+    modelVersionId: string;
+    gate: { groups: string[]; quorum: number; approvals: string[] };
+    evidence: { metrics: Record<string, number>; reports: { kind: string }[]; champion: { modelVersionId: string; changes: { path: string }[] } | null };
+  }[];
+
+  it('lists the gates each caller may decide, with evidence and the diff from the champion', async () => {
+    const v1 = await sampleManifest({ name: 'inbox', owner: 'erin-inbox', team: 'credit-risk', metrics: { auc: 0.88 } });
+    await api.call('POST', '/models', { token: tokens.erin, body: v1 });
+    const v1id = `${v1.name}@1.0.0`;
+    await eventually('v1 in rita’s inbox', async () => ((await inbox('rita')).some((i) => i.modelVersionId === v1id) ? true : undefined));
+    for (const who of ['rita', 'raj']) {
+      const res = await api.call('POST', `/models/${v1id}/approvals`, { token: tokens[who], body: { decision: 'approve' } });
+      expect(res.status).toBe(200);
+    }
+    await eventually('v1 deployed', async () => {
+      const rows = await database.db.selectFrom('deployments').select('id').where('model_version_id', '=', v1id).execute();
+      return rows.length ? rows : undefined;
+    });
+
+    await api.call('POST', '/models', { token: tokens.erin, body: { ...v1, version: '1.1.0', metrics: { auc: 0.91 } } });
+    const v2id = `${v1.name}@1.1.0`;
+    const item = await eventually('v2 in rita’s inbox', async () => (await inbox('rita')).find((i) => i.modelVersionId === v2id));
+    expect(item.gate).toMatchObject({ groups: ['risk'], quorum: 2, approvals: [] });
+    expect(item.evidence.metrics).toEqual({ auc: 0.91 });
+    expect(item.evidence.reports.map((r) => r.kind).sort()).toEqual(['evaluation', 'scan']);
+    expect(item.evidence.champion?.modelVersionId).toBe(v1id);
+    expect(item.evidence.champion?.changes.map((c) => c.path)).toContain('metrics.auc');
+
+    // Not for the registrant, not for the owning team, not for another group; gone once you approved.
+    expect((await inbox('erin')).map((i) => i.modelVersionId)).not.toContain(v2id);
+    expect((await inbox('tom')).map((i) => i.modelVersionId)).not.toContain(v2id);
+    expect((await inbox('cora')).map((i) => i.modelVersionId)).not.toContain(v2id);
+    await api.call('POST', `/models/${v2id}/approvals`, { token: tokens.rita, body: { decision: 'approve' } });
+    await eventually('rita’s approval in the catalog', async () => ((await inbox('rita')).some((i) => i.modelVersionId === v2id) ? undefined : true));
+    const forRaj = (await inbox('raj')).find((i) => i.modelVersionId === v2id);
+    expect(forRaj?.gate.approvals).toEqual(['rita']);
+  });
+});

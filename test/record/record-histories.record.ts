@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, it } from 'vitest';
 import { Lifecycles } from '../../api/lifecycles.js';
 import { manifestSchema, type ManifestInput } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
-import { defaultPolicy, type LifecyclePolicy } from '../../core/policy.js';
+import { defaultApprovalPolicy, defaultPolicy, type ApprovalPolicy, type LifecyclePolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
 import { approvalSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
@@ -24,10 +24,14 @@ import {
 /**
  * `npm run record:histories`: runs real lifecycles on the dev server and saves every run's history to
  * test/fixtures/histories/, where the replay test guards them against non-replay-safe changes.
- * Re-record only on purpose: old fixtures are exactly what running lifecycles look like.
+ * Re-record only on purpose: old fixtures are exactly what running lifecycles look like. Files of earlier
+ * code generations (`v0-*`) are never touched; they prove old histories still replay.
  */
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'histories');
 const policy: LifecyclePolicy = { ...defaultPolicy, test: { minMetrics: { auc: 0.8 } }, monitor: { intervalMs: 100, cyclesPerRun: 2 } };
+const gatedPolicy = (approval: Partial<ApprovalPolicy>): LifecyclePolicy => ({ ...policy, approval: { ...defaultApprovalPolicy, ...approval } });
+const rita: Principal = { id: 'rita', roles: ['approver:risk'], teams: ['model-risk'] };
+const cleo: Principal = { id: 'cleo', roles: ['approver:cro'], teams: ['executive'] };
 const erin: Principal = { id: 'erin', roles: ['engineer'] };
 const ava: Principal = { id: 'ava', roles: ['approver:risk'] };
 
@@ -35,15 +39,16 @@ let client: Client;
 let database: TestDatabase;
 let worker: RunningWorker;
 let lifecycles: Lifecycles;
+let taskQueue: string;
 
 beforeAll(async () => {
-  const taskQueue = uniqueTaskQueue('record');
+  taskQueue = uniqueTaskQueue('record');
   database = await createTestDatabase();
   client = await connectTestClient();
   worker = await startTestWorker({ database, taskQueue });
   lifecycles = new Lifecycles(client, taskQueue, policy);
-  await rm(FIXTURES, { recursive: true, force: true });
   await mkdir(FIXTURES, { recursive: true });
+  for (const file of await readdir(FIXTURES)) if (!file.startsWith('v0-')) await rm(join(FIXTURES, file));
 });
 
 afterAll(async () => {
@@ -114,4 +119,43 @@ it('records lifecycles stopped by the test gate and by the security scan', async
   const scanned = await lifecycles.register(tampered, erin);
   await client.workflow.getHandle(scanned.workflowId).result();
   await save('failed-scan', scanned.workflowId);
+});
+
+it('records a two-approver gate with refused, duplicate and counted attempts', async () => {
+  const quorum = new Lifecycles(client, taskQueue, gatedPolicy({ quorum: 2, excludeOwningTeam: true }));
+  const { workflowId } = await quorum.register(await manifest('recorded-quorum'), erin);
+  await atStage(workflowId, 'approval');
+  const handle = client.workflow.getHandle(workflowId);
+  for (const [by, key] of [[erin, 'q1'], [ava, 'q2'], [ava, 'q3'], [rita, 'q4']] as const) {
+    await handle.signal(approvalSignal, approve(by, key, 'approve', 'ok'));
+  }
+  await atStage(workflowId, 'monitor');
+  await handle.signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
+  await handle.result();
+  await save('quorum', workflowId);
+});
+
+it('records gates that expire, and that escalate before an approval', async () => {
+  const expiring = new Lifecycles(
+    client,
+    taskQueue,
+    gatedPolicy({ deadline: { timeoutMs: 1200, remindAfterMs: [300], escalateAfterMs: 600, escalationGroup: 'cro', onTimeout: { action: 'reject' } } }),
+  );
+  const expired = await expiring.register(await manifest('recorded-expired'), erin);
+  await client.workflow.getHandle(expired.workflowId).result();
+  await save('deadline-expired', expired.workflowId);
+
+  const escalating = new Lifecycles(
+    client,
+    taskQueue,
+    gatedPolicy({ deadline: { timeoutMs: 500, remindAfterMs: [], escalateAfterMs: null, escalationGroup: null, onTimeout: { action: 'escalate', group: 'cro', extraMs: 60_000 } } }),
+  );
+  const escalated = await escalating.register(await manifest('recorded-escalated'), erin);
+  const handle = client.workflow.getHandle(escalated.workflowId);
+  await eventually('the escalation', async () => ((await handle.query(statusQuery)).gate?.eligibleGroups.includes('cro') ? true : undefined));
+  await handle.signal(approvalSignal, approve(cleo, 'e1', 'approve', 'CRO sign-off'));
+  await atStage(escalated.workflowId, 'monitor');
+  await handle.signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
+  await handle.result();
+  await save('deadline-escalated', escalated.workflowId);
 });
