@@ -8,15 +8,11 @@ import { STAGES } from '../../core/stages.js';
 import type { LifecycleResult } from '../../workflows/lifecycle.js';
 import { statusQuery } from '../../workflows/messages.js';
 import {
-  connectTestClient,
-  createTestDatabase,
   eventually,
-  startTestApi,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
+  startTestStack,
   type TestApi,
   type TestDatabase,
+  type TestStack,
 } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { fetchRunHistories, settledHistoryLength, stageTransitionsIn } from '../harness/history.js';
@@ -31,28 +27,22 @@ const policy: LifecyclePolicy = {
 describe('a model version walks the whole lifecycle on a real dev server and real PostgreSQL', () => {
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
+  let stack: TestStack;
   let api: TestApi;
   let engineer: string;
   let approver: string;
   let manifest: ManifestInput;
 
   beforeAll(async () => {
-    const taskQueue = uniqueTaskQueue('e2e');
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue });
-    api = await startTestApi({ client, database, taskQueue, policy });
+    stack = await startTestStack('e2e', { policy });
+    ({ client, database, api } = stack);
     engineer = await createApiToken(database.db, 'erin', ['engineer']);
     approver = await createApiToken(database.db, 'ava', ['approver:risk']);
     manifest = await sampleManifest({ name: 'credit-score', owner: 'erin' });
   });
 
   afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
+    await stack?.stop();
   });
 
   it('registers, gates, deploys, monitors across runs, retrains into a child and retires', async () => {

@@ -151,3 +151,47 @@ export async function startTestApi(options: {
     close: () => app.close(),
   };
 }
+
+export interface TestStack {
+  readonly client: Client;
+  readonly database: TestDatabase;
+  readonly taskQueue: string;
+  readonly api: TestApi;
+  /** The current worker; `restartWorker` replaces it. */
+  worker: RunningWorker;
+  restartWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The usual integration setup in one call: a database of its own, a client, a worker on a task queue of its
+ * own and the API over HTTP. `stop` terminates what the stack left running and tears everything down.
+ */
+export async function startTestStack(name: string, options: { policy?: LifecyclePolicy; rateLimitPerMinute?: number; jwt?: JwtSettings } = {}): Promise<TestStack> {
+  const taskQueue = uniqueTaskQueue(name);
+  const database = await createTestDatabase();
+  const client = await connectTestClient();
+  const worker = await startTestWorker({ database, taskQueue });
+  const api = await startTestApi({ client, database, taskQueue, ...options });
+  const stack: TestStack = {
+    client,
+    database,
+    taskQueue,
+    api,
+    worker,
+    async restartWorker() {
+      await stack.worker.stop();
+      stack.worker = await startTestWorker({ database, taskQueue });
+    },
+    async stop() {
+      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+        await client.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
+      }
+      await api.close();
+      await stack.worker.stop();
+      await client.connection.close();
+      await database.drop();
+    },
+  };
+  return stack;
+}

@@ -7,31 +7,24 @@ import type { LifecycleResult } from '../../workflows/lifecycle.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import {
-  connectTestClient,
-  createTestDatabase,
-  startTestApi,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
+  startTestStack,
   type TestApi,
   type TestDatabase,
+  type TestStack,
 } from '../harness/index.js';
 
 describe('the HTTP API against a real dev server and PostgreSQL', () => {
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
+  let stack: TestStack;
   let api: TestApi;
   let engineer: string;
   let approver: string;
   let artifact: { uri: string; sha256: string };
 
   beforeAll(async () => {
-    const taskQueue = uniqueTaskQueue('api');
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue });
-    api = await startTestApi({ client, database, taskQueue, policy: { ...defaultPolicy, test: { minMetrics: { auc: 0.8 } } } });
+    stack = await startTestStack('api', { policy: { ...defaultPolicy, test: { minMetrics: { auc: 0.8 } } } });
+    ({ client, database, api } = stack);
     engineer = await createApiToken(database.db, 'erin', ['engineer']);
     approver = await createApiToken(database.db, 'ava', ['approver:risk']);
     base = await sampleManifest();
@@ -39,10 +32,7 @@ describe('the HTTP API against a real dev server and PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
+    await stack?.stop();
   });
 
   let counter = 0;

@@ -11,15 +11,12 @@ import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
 import {
-  connectTestClient,
-  createTestDatabase,
   eventually,
   startTestApi,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
+  startTestStack,
   type TestApi,
   type TestDatabase,
+  type TestStack,
 } from '../harness/index.js';
 
 type Who = 'nobody' | 'engineer' | 'approver' | 'auditor' | 'admin';
@@ -29,7 +26,7 @@ const SIGNED_IN: Who[] = ['engineer', 'approver', 'auditor', 'admin'];
 describe('authentication and authorisation', () => {
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
+  let stack: TestStack;
   let api: TestApi;
   let taskQueue: string;
   const tokens: Partial<Record<Who, string>> = {};
@@ -37,11 +34,8 @@ describe('authentication and authorisation', () => {
   let digest: string;
 
   beforeAll(async () => {
-    taskQueue = uniqueTaskQueue('auth');
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue });
-    api = await startTestApi({ client, database, taskQueue });
+    stack = await startTestStack('auth');
+    ({ client, database, api, taskQueue } = stack);
     tokens.engineer = await createApiToken(database.db, 'erin', ['engineer']);
     tokens.approver = await createApiToken(database.db, 'ava', ['approver:risk']);
     tokens.auditor = await createApiToken(database.db, 'ada', ['auditor']);
@@ -56,15 +50,7 @@ describe('authentication and authorisation', () => {
     digest = (await database.db.selectFrom('reports').select('digest').executeTakeFirstOrThrow()).digest;
   });
 
-  afterAll(async () => {
-    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(w.workflowId).terminate('test over');
-    }
-    await api?.close();
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   /** Every endpoint, the roles it admits, and a request that is valid apart from authorisation. */
   const matrix = (): [string, string, Who[], unknown?][] => [

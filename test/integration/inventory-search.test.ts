@@ -7,33 +7,26 @@ import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultPolicy } from '../../core/policy.js';
 import { sampleManifest } from '../harness/manifests.js';
 import {
-  connectTestClient,
-  createTestDatabase,
   eventually,
-  startTestApi,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
+  startTestStack,
   type TestApi,
   type TestDatabase,
+  type TestStack,
 } from '../harness/index.js';
 
 /** Inventory search over real lifecycles: every filter, full-text search, and keyset pagination. */
 describe('inventory search', () => {
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
+  let stack: TestStack;
   let api: TestApi;
   let engineer: string;
   let reader: string;
   const models = {} as Record<'fraud' | 'churn' | 'rules' | 'vendor', ManifestInput>;
 
   beforeAll(async () => {
-    const taskQueue = uniqueTaskQueue('search');
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue });
-    api = await startTestApi({ client, database, taskQueue, policy: { ...defaultPolicy, monitor: { intervalMs: 60_000, cyclesPerRun: 10 } } });
+    stack = await startTestStack('search', { policy: { ...defaultPolicy, monitor: { intervalMs: 60_000, cyclesPerRun: 10 } } });
+    ({ client, database, api } = stack);
     engineer = await createApiToken(database.db, 'erin', ['engineer']);
     reader = await createApiToken(database.db, 'ada', ['auditor']);
     const approver = await createApiToken(database.db, 'ava', ['approver:risk']);
@@ -74,10 +67,7 @@ describe('inventory search', () => {
     for (const m of Object.values(models)) {
       await client.workflow.getHandle(lifecycleWorkflowId({ name: m.name, version: '1.0.0' })).terminate('test over').catch(() => {});
     }
-    await api?.close();
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
+    await stack?.stop();
   });
 
   const names = async (query: string): Promise<string[]> => {

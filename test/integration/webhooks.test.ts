@@ -9,15 +9,11 @@ import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
 import {
-  connectTestClient,
-  createTestDatabase,
   eventually,
-  startTestApi,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
+  startTestStack,
   type TestApi,
   type TestDatabase,
+  type TestStack,
 } from '../harness/index.js';
 
 interface Received {
@@ -71,26 +67,20 @@ function startReceiver(secrets: Record<string, string>): Promise<{ server: Serve
 describe('events and webhooks', () => {
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
+  let stack: TestStack;
   let api: TestApi;
   let taskQueue: string;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   const secrets = { '/flaky': 'flaky-secret-0123456789', '/down': 'down-secret-0123456789', '/gone': 'gone-secret-0123456789' };
 
   beforeAll(async () => {
-    taskQueue = uniqueTaskQueue('webhooks');
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue });
-    api = await startTestApi({ client, database, taskQueue });
+    stack = await startTestStack('webhooks');
+    ({ client, database, api, taskQueue } = stack);
     receiver = await startReceiver(secrets);
   });
 
   afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
+    await stack?.stop();
     receiver?.server.close();
   });
 
