@@ -4,7 +4,7 @@ import { ContentStore } from '../evidence/content-store.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { connectClient } from '../platform/temporal.js';
-import { buildApi } from './server.js';
+import { apiOptionsFrom, buildApi } from './server.js';
 
 /** API process: `npm run api`. Configured by TEMPORAL_*, DATABASE_URL, HOST and PORT. */
 const config = loadConfig();
@@ -13,15 +13,7 @@ const db = await openCatalog(config.catalog);
 await migrateToLatest(db);
 const client = await connectClient(config.temporal);
 const evidence = new ContentStore(config.evidenceDir);
-const app = await buildApi({
-  client,
-  db,
-  evidence,
-  taskQueue: config.temporal.taskQueue,
-  logger,
-  rateLimitPerMinute: config.rateLimitPerMinute,
-  ...(config.jwt ? { jwt: config.jwt } : {}),
-});
+const app = await buildApi({ ...apiOptionsFrom(config), client, db, evidence, logger });
 const address = await app.listen({ host: config.host, port: config.port });
 logger.info({ address }, 'api listening');
 

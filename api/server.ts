@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { CatalogDb } from '../catalog/db.js';
 import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
 import type { ContentStore } from '../evidence/content-store.js';
+import type { StewardConfig } from '../platform/config.js';
 import rateLimit from '@fastify/rate-limit';
 import { createAuthenticator, type Authenticator, type JwtSettings } from './authn.js';
 import { ApiError, installErrorHandler } from './errors.js';
@@ -41,6 +42,11 @@ export interface RouteDeps {
 }
 
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
+
+/** The API options that come from configuration, for the entry points that read it. */
+export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt'> {
+  return { taskQueue: config.temporal.taskQueue, rateLimitPerMinute: config.rateLimitPerMinute, ...(config.jwt ? { jwt: config.jwt } : {}) };
+}
 
 /** Request bodies are manifests and decisions, never artifacts. */
 const BODY_LIMIT_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { CatalogSchema } from './schema.js';
+import type { CatalogSchema, DeploymentRow } from './schema.js';
 import type { CatalogDb } from './db.js';
 
 /** Read side of the catalog: search, the model page and "what was in production at time T". */
@@ -188,17 +188,7 @@ export interface DeploymentView {
   readonly endReason: string | null;
 }
 
-const deploymentView = (d: {
-  id: string;
-  model_name: string;
-  model_version_id: string;
-  target: string;
-  strategy: string;
-  traffic_share: number;
-  from_time: Date;
-  to_time: Date | null;
-  end_reason: string | null;
-}): DeploymentView => ({
+const deploymentView = (d: DeploymentRow): DeploymentView => ({
   deploymentId: d.id,
   model: d.model_name,
   modelVersionId: d.model_version_id,

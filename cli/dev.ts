@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { buildApi } from '../api/server.js';
+import { apiOptionsFrom, buildApi } from '../api/server.js';
 import { createApiToken, revokeApiTokens } from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
@@ -59,15 +59,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApi({
-    client,
-    db,
-    evidence,
-    taskQueue: config.temporal.taskQueue,
-    logger,
-    rateLimitPerMinute: config.rateLimitPerMinute,
-    ...(config.jwt ? { jwt: config.jwt } : {}),
-  });
+  const app = await buildApi({ ...apiOptionsFrom(config), client, db, evidence, logger });
   const apiAddress = await app.listen({ host: config.host, port: config.port });
   const running = worker.run();
 
