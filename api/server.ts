@@ -1,3 +1,5 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -14,6 +16,7 @@ import { hashToken } from './tokens.js';
 import { installYamlParser } from './yaml.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { auditRoutes } from './routes/audit.js';
 import { Lifecycles } from './lifecycles.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
@@ -31,6 +34,8 @@ export interface ApiOptions {
   readonly jwt?: JwtSettings;
   /** Requests per minute per caller (token, else address). */
   readonly rateLimitPerMinute?: number;
+  /** Ed25519 key that signs evidence bundles. */
+  readonly signingKey?: KeyObject;
 }
 
 export interface RouteDeps {
@@ -39,13 +44,20 @@ export interface RouteDeps {
   readonly evidence: ContentStore;
   readonly client: Client;
   readonly lifecycles: Lifecycles;
+  readonly taskQueue: string;
+  readonly signingKey: KeyObject | undefined;
 }
 
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /** The API options that come from configuration, for the entry points that read it. */
-export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt'> {
-  return { taskQueue: config.temporal.taskQueue, rateLimitPerMinute: config.rateLimitPerMinute, ...(config.jwt ? { jwt: config.jwt } : {}) };
+export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey'> {
+  return {
+    taskQueue: config.temporal.taskQueue,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    ...(config.jwt ? { jwt: config.jwt } : {}),
+    ...(config.auditSigningKeyPath ? { signingKey: createPrivateKey(readFileSync(config.auditSigningKeyPath)) } : {}),
+  };
 }
 
 /** Request bodies are manifests and decisions, never artifacts. */
@@ -89,11 +101,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     evidence: options.evidence,
     client: options.client,
     lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy ?? defaultPolicy),
+    taskQueue: options.taskQueue,
+    signingKey: options.signingKey,
   };
   await app.register(healthRoutes, deps);
   await app.register(modelRoutes, deps);
   await app.register(approvalRoutes, deps);
   await app.register(inventoryRoutes, deps);
   await app.register(webhookRoutes, deps);
+  await app.register(auditRoutes, deps);
   return app;
 }

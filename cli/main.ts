@@ -1,4 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { loadPublicKey, verifyBundle, type EvidenceBundle } from '../audit/bundle.js';
+import { auditReplay, historiesIn, historiesOf } from '../audit/replay.js';
+import { parseModelVersionId } from '../core/model-id.js';
+import { bundleWorkflows } from '../workers/bundle.js';
 import { createApiToken, revokeApiTokens } from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
@@ -168,6 +175,59 @@ for (const action of ['retrain', 'retire'] as const) {
       print((await http(opts).call('POST', `/models/${encodeURIComponent(id)}/${action}`, { reason: opts.reason })).body);
     });
 }
+
+const audit = program.command('audit').description('evidence for auditors: export, verify and replay lifecycle histories');
+
+apiOptions(audit.command('export <model>').description('export the evidence bundle of name@version and its retrained descendants'))
+  .option('-o, --out <file>', 'write the bundle here instead of standard output')
+  .action(async (id: string, opts: { api: string; token?: string; out?: string }) => {
+    const bundle = (await http(opts).call('GET', `/audit/models/${encodeURIComponent(id)}/export`)).body;
+    if (opts.out) await writeFile(opts.out, `${JSON.stringify(bundle, null, 1)}\n`);
+    else print(bundle);
+  });
+
+audit
+  .command('verify <bundle>')
+  .description('check every digest, the hash chain and the signature; names the first altered element')
+  .option('--public-key <pem>', 'the trusted Ed25519 public key (PEM); without it the key in the bundle is used')
+  .action(async (file: string, opts: { publicKey?: string }) => {
+    const bundle = JSON.parse(await readFile(file, 'utf8')) as EvidenceBundle;
+    const result = verifyBundle(bundle, opts.publicKey ? loadPublicKey(await readFile(opts.publicKey, 'utf8')) : undefined);
+    if (!result.ok) throw new CliError(`${file}: ${result.problem}`);
+    process.stdout.write(`${file}: OK (${bundle.chain.length} histories${bundle.signature ? ', signed' : ', unsigned'})\n`);
+  });
+
+audit
+  .command('replay <target>')
+  .description('replay an evidence bundle, a history JSON (temporal CLI or Web UI), or name@version against the current code')
+  .action(async (target: string) => {
+    const parsed = parseModelVersionId(target);
+    let histories;
+    if (parsed.ok && !target.endsWith('.json')) {
+      const client = await connectClient(loadConfig().temporal);
+      try {
+        histories = await historiesOf(client, parsed.value);
+      } finally {
+        await client.connection.close();
+      }
+    } else {
+      histories = historiesIn(JSON.parse(await readFile(target, 'utf8')), target);
+    }
+    const report = await auditReplay(histories, await bundleWorkflows());
+    for (const r of report) process.stdout.write(r.ok ? `OK    ${r.history}\n` : `FAIL  ${r.history} at event ${r.eventId ?? '?'}: ${r.error}\n`);
+    if (report.some((r) => !r.ok)) process.exitCode = 1;
+  });
+
+audit
+  .command('keygen')
+  .description('create an Ed25519 key pair for signing bundles (STEWARD_AUDIT_SIGNING_KEY=<dir>/signing-key.pem)')
+  .requiredOption('--dir <dir>')
+  .action(async (opts: { dir: string }) => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    await writeFile(join(opts.dir, 'signing-key.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    await writeFile(join(opts.dir, 'signing-key.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }));
+    process.stdout.write(`wrote ${join(opts.dir, 'signing-key.pem')} and signing-key.pub.pem\n`);
+  });
 
 try {
   await program.parseAsync();

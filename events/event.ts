@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   'approval.attempt',
   'approval.reminder',
   'approval.escalation',
+  'audit.export',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -23,6 +23,7 @@ export const ENV_VARS = [
   'HOST',
   'PORT',
   'STEWARD_RATE_LIMIT_PER_MINUTE',
+  'STEWARD_AUDIT_SIGNING_KEY',
   'STEWARD_JWKS_URL',
   'STEWARD_JWT_SECRET',
   'STEWARD_JWT_ISSUER',
@@ -47,6 +48,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   STEWARD_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  STEWARD_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
   STEWARD_JWKS_URL: z.url().optional(),
   STEWARD_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   STEWARD_JWT_ISSUER: z.string().min(1).optional(),
@@ -74,6 +76,8 @@ export interface StewardConfig {
   readonly host: string;
   readonly port: number;
   readonly rateLimitPerMinute: number;
+  /** PEM file of the Ed25519 private key that signs evidence bundles. */
+  readonly auditSigningKeyPath?: string;
   /** Present when OIDC/JWT bearer tokens are accepted. */
   readonly jwt?: JwtSettings;
   readonly logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
@@ -111,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     host: e.HOST,
     port: e.PORT,
     rateLimitPerMinute: e.STEWARD_RATE_LIMIT_PER_MINUTE,
+    ...(e.STEWARD_AUDIT_SIGNING_KEY ? { auditSigningKeyPath: e.STEWARD_AUDIT_SIGNING_KEY } : {}),
     ...(e.STEWARD_JWKS_URL || e.STEWARD_JWT_SECRET
       ? {
           jwt: {

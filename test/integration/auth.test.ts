@@ -70,6 +70,7 @@ describe('authentication and authorisation', () => {
     ['POST', '/webhooks', ['admin'], { url: 'http://127.0.0.1:9/hook', secret: 'matrix-secret-0123' }],
     ['GET', '/webhooks', ['admin']],
     ['DELETE', '/webhooks/00000000-0000-4000-8000-000000000000', ['admin']],
+    ['GET', `/audit/models/${modelId}/export`, ['auditor', 'admin']],
     // Any principal may attempt a decision; the gate admits only approvers of its groups (and records the rest).
     ['POST', `/models/${modelId}/approvals`, ['approver'], { decision: 'approve', comment: 'matrix' }],
   ];

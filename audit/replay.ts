@@ -1,0 +1,48 @@
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { lifecycleWorkflowId, type ModelVersionRef } from '../core/model-id.js';
+import { replayHistories, type NamedHistory } from '../workers/replay.js';
+import { BUNDLE_FORMAT, type EvidenceBundle } from './bundle.js';
+
+export interface ReplayReport {
+  readonly history: string;
+  readonly ok: boolean;
+  /** The first event the current code disagrees with, when Temporal names it. */
+  readonly eventId: number | null;
+  readonly error: string | null;
+}
+
+/**
+ * The histories in a document an auditor hands over: a Steward evidence bundle, or one history as printed by
+ * `temporal workflow show --output json` or downloaded from the Temporal Web UI.
+ */
+export function historiesIn(document: unknown, name: string): NamedHistory[] {
+  const d = document as Partial<EvidenceBundle> & { events?: unknown[] };
+  if (d.format === BUNDLE_FORMAT) {
+    return (d.lifecycles ?? []).flatMap((l) => l.runs.map((r) => ({ name: `${r.workflowId} run ${r.runId}`, json: r.history })));
+  }
+  if (Array.isArray(d.events)) return [{ name, json: d }];
+  throw new TypeError(`${name} is neither a Steward evidence bundle nor a workflow history (no "events")`);
+}
+
+/** Every run of a lifecycle, fetched from Temporal. */
+export async function historiesOf(client: Client, ref: ModelVersionRef): Promise<NamedHistory[]> {
+  const workflowId = lifecycleWorkflowId(ref);
+  const out: NamedHistory[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+    out.push({ name: `${workflowId} run ${execution.runId}`, json: JSON.parse(historyToJSON(history)) });
+  }
+  return out;
+}
+
+/** Replays histories against the given workflow code and reports, per history, OK or the violation. */
+export async function auditReplay(histories: readonly NamedHistory[], workflowBundle: WorkflowBundle): Promise<ReplayReport[]> {
+  const outcomes = await replayHistories(histories, workflowBundle);
+  return outcomes.map((o) => {
+    if (o.ok) return { history: o.name, ok: true, eventId: null, error: null };
+    const id = /HistoryEvent\(id: (\d+)/.exec(o.error)?.[1];
+    return { history: o.name, ok: false, eventId: id ? Number(id) : null, error: o.error };
+  });
+}

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { exportBundle, verifyBundle, type EvidenceBundle } from '../../audit/bundle.js';
+import { auditReplay, historiesIn } from '../../audit/replay.js';
+import { createApiToken } from '../../api/tokens.js';
+import { lifecycleWorkflowId } from '../../core/model-id.js';
+import { defaultPolicy } from '../../core/policy.js';
+import { ensureTemporalCli } from '../../platform/temporal-cli.js';
+import { bundleWorkflows } from '../../workers/bundle.js';
+import type { LifecycleResult } from '../../workflows/lifecycle.js';
+import { statusQuery } from '../../workflows/messages.js';
+import { sampleManifest } from '../harness/manifests.js';
+import { eventually, startTestStack, type TestStack } from '../harness/index.js';
+
+const run = promisify(execFile);
+
+/** Evidence bundles from a real lifecycle with a retrain and a retirement: export, verify, tamper, replay. */
+describe('audit evidence', () => {
+  let stack: TestStack;
+  let client: Client;
+  let bundle: EvidenceBundle;
+  let name: string;
+  const keys = generateKeyPairSync('ed25519');
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    stack = await startTestStack('audit', { policy: { ...defaultPolicy, monitor: { intervalMs: 150, cyclesPerRun: 2 } } });
+    client = stack.client;
+    const { api, database } = stack;
+    tokens.erin = await createApiToken(database.db, 'erin', ['engineer']);
+    tokens.ava = await createApiToken(database.db, 'ava', ['approver:risk']);
+    tokens.ada = await createApiToken(database.db, 'ada', ['auditor']);
+    const manifest = await sampleManifest({ name: 'audited' });
+    name = manifest.name;
+    await api.call('POST', '/models', { token: tokens.erin, body: manifest });
+    const approve = (id: string, comment: string) =>
+      eventually(`approval of ${id}`, async () => {
+        const res = await api.call('POST', `/models/${id}/approvals`, { token: tokens.ava, body: { decision: 'approve', comment } });
+        return res.status === 200 ? res : undefined;
+      });
+    await approve(`${name}@1.0.0`, 'first champion');
+    const parent = client.workflow.getHandle(lifecycleWorkflowId({ name, version: '1.0.0' }));
+    await eventually('a continue-as-new', async () => ((await parent.query(statusQuery)).run >= 2 ? true : undefined));
+    await api.call('POST', `/models/${name}@1.0.0/retrain`, { token: tokens.erin, body: { reason: 'drift on income' } });
+    await approve(`${name}@1.1.0`, 'challenger');
+    await parent.result();
+    await api.call('POST', `/models/${name}@1.1.0/retire`, { token: tokens.erin, body: { reason: 'model withdrawn' } });
+    const child: LifecycleResult = await client.workflow.getHandle(lifecycleWorkflowId({ name, version: '1.1.0' })).result();
+    expect(child.endedBy).toBe('retired');
+    bundle = await exportBundle(client, { name, version: '1.0.0' }, { exportedBy: 'ada', signingKey: keys.privateKey });
+  });
+
+  afterAll(() => stack?.stop());
+
+  it('exports every run of the lifecycle and its retrained child, and verifies', () => {
+    expect(bundle.lifecycles.map((l) => [l.modelVersionId, l.parentWorkflowId])).toEqual([
+      [`${name}@1.0.0`, null],
+      [`${name}@1.1.0`, lifecycleWorkflowId({ name, version: '1.0.0' })],
+    ]);
+    expect(bundle.lifecycles[0]!.runs.length).toBeGreaterThanOrEqual(2);
+    expect(bundle.chain).toHaveLength(bundle.lifecycles.flatMap((l) => l.runs).length);
+    expect(verifyBundle(bundle, keys.publicKey)).toEqual({ ok: true });
+  });
+
+  it('names the history and event when one byte of one history is altered', () => {
+    const tampered = structuredClone(bundle) as { -readonly [K in keyof EvidenceBundle]: EvidenceBundle[K] };
+    const target = tampered.lifecycles[1]!.runs[0]!;
+    const event = target.history.events[4] as { eventTime: string; eventId: string };
+    event.eventTime = event.eventTime.replace(/\d(?=Z$|\.\d+Z$)/, (d) => String((Number(d) + 1) % 10));
+    expect(verifyBundle(tampered as EvidenceBundle, keys.publicKey)).toEqual({
+      ok: false,
+      problem: `history ${target.workflowId} run ${target.runId}: event ${event.eventId} has been altered`,
+    });
+  });
+
+  it('fails with the wrong key, and when the chain is re-computed without the key', () => {
+    const other = generateKeyPairSync('ed25519');
+    expect(verifyBundle(bundle, other.publicKey)).toMatchObject({ ok: false, problem: expect.stringContaining('signature') });
+    const resigned = { ...bundle, exportedBy: 'mallory' };
+    expect(verifyBundle(resigned)).toMatchObject({ ok: false, problem: expect.stringContaining('signature') });
+  });
+
+  it('exports over the API for auditors only, and logs every export', async () => {
+    const { api, database } = stack;
+    expect((await api.call('GET', `/audit/models/${name}@1.0.0/export`, { token: tokens.erin })).status).toBe(403);
+    const res = await api.call('GET', `/audit/models/${name}@1.0.0/export`, { token: tokens.ada });
+    expect(res.status).toBe(200);
+    expect(verifyBundle(res.body)).toEqual({ ok: true });
+    const logged = await database.db.selectFrom('events').selectAll().where('type', '=', 'audit.export').execute();
+    expect(logged.map((e) => [e.model_version_id, (e.data as { exportedBy: string }).exportedBy])).toEqual([[`${name}@1.0.0`, 'ada']]);
+  });
+
+  it('replays a history exported by the temporal CLI, and names the event a non-replay-safe change breaks', async () => {
+    const cli = await ensureTemporalCli();
+    const { stdout } = await run(cli.path, [
+      'workflow', 'show', '--workflow-id', lifecycleWorkflowId({ name, version: '1.1.0' }), '--output', 'json', '--address', inject('temporalAddress'),
+    ], { maxBuffer: 64 * 1024 * 1024 });
+    const histories = historiesIn(JSON.parse(stdout), 'child.json');
+    expect(await auditReplay(histories, await bundleWorkflows())).toEqual([{ history: 'child.json', ok: true, eventId: null, error: null }]);
+
+    const broken = await bundleWorkflows(join(process.cwd(), 'test', 'fixtures', 'workflows', 'timer-first-lifecycle.ts'));
+    const [report] = await auditReplay(histories, broken);
+    expect(report).toMatchObject({ history: 'child.json', ok: false, eventId: expect.any(Number) });
+
+    const all = await auditReplay(historiesIn(bundle, 'bundle.json'), await bundleWorkflows());
+    expect(all.every((r) => r.ok)).toBe(true);
+  });
+});
