@@ -5,6 +5,7 @@ import { deploymentActivities } from './deployment.js';
 import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
 import { webhookActivities } from './webhooks.js';
+import { archiveActivities } from './archive.js';
 
 export interface ActivityDeps {
   readonly db: CatalogDb;
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...scanningActivities(deps.evidence),
     ...deploymentActivities(deps.db),
     ...webhookActivities(deps.db),
+    ...archiveActivities(deps.evidence),
   };
 }
 

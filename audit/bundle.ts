@@ -1,9 +1,10 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
 import { canonicalJson } from '../core/canonical-json.js';
+import type { HistoryArchive } from '../evidence/history-archive.js';
 import { lifecycleWorkflowId, modelVersionId, type ModelVersionRef } from '../core/model-id.js';
 import type { LifecycleInput } from '../workflows/lifecycle.js';
 
@@ -87,14 +88,41 @@ function bundleRun(workflowId: string, runId: string, proto: temporal.api.histor
   return { workflowId, runId, eventDigests, digest: historyDigest(eventDigests), history };
 }
 
+type History = temporal.api.history.v1.IHistory;
+
+/**
+ * One run's history: from Temporal while it still has it, else from the archive (after retention, or after
+ * `temporal workflow delete`).
+ */
+async function fetchRun(client: Client, archive: HistoryArchive | undefined, workflowId: string, runId: string): Promise<History> {
+  try {
+    return await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  } catch (err) {
+    const archived = (await archive?.runsOf(workflowId))?.find((r) => r.entry.runId === runId);
+    if (!archived) throw err;
+    return historyFromJSON(archived.history);
+  }
+}
+
+/** The first run of a lifecycle, from Temporal or, once Temporal has forgotten it, from the archive. */
+async function firstRunId(client: Client, archive: HistoryArchive | undefined, workflowId: string): Promise<string> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
+  } catch (err) {
+    const archived = await archive?.runsOf(workflowId);
+    if (!archived?.length) throw err;
+    return archived[0]!.entry.runId;
+  }
+}
+
 /** Every run of one lifecycle, oldest first, following continue-as-new, and the input it started with. */
-async function runsOf(client: Client, workflowId: string): Promise<{ runs: BundledRun[]; input: LifecycleInput }> {
-  const description = await client.workflow.getHandle(workflowId).describe();
-  let runId: string | undefined = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
+export async function runsOf(client: Client, archive: HistoryArchive | undefined, workflowId: string): Promise<{ runs: BundledRun[]; input: LifecycleInput }> {
+  let runId: string | undefined = await firstRunId(client, archive, workflowId);
   const runs: BundledRun[] = [];
   let input: LifecycleInput | undefined;
   while (runId) {
-    const proto = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const proto = await fetchRun(client, archive, workflowId, runId);
     if (!input) {
       const payload = proto.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
       if (!payload) throw new Error(`${workflowId} has no start input`);
@@ -120,13 +148,13 @@ function childrenStarted(run: BundledRun): string[] {
 export async function exportBundle(
   client: Client,
   ref: ModelVersionRef,
-  options: { exportedBy: string; signingKey?: KeyObject; now?: Date },
+  options: { exportedBy: string; signingKey?: KeyObject; now?: Date; archive?: HistoryArchive },
 ): Promise<EvidenceBundle> {
   const lifecycles: BundledLifecycle[] = [];
   const pending = [lifecycleWorkflowId(ref)];
   while (pending.length) {
     const workflowId = pending.shift()!;
-    const { runs, input } = await runsOf(client, workflowId);
+    const { runs, input } = await runsOf(client, options.archive, workflowId);
     lifecycles.push({
       workflowId,
       modelVersionId: modelVersionId(input.manifest),

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { lifecycleWorkflowId, type ModelVersionRef } from '../core/model-id.js';
 import { replayHistories, type NamedHistory } from '../workers/replay.js';
-import { BUNDLE_FORMAT, type EvidenceBundle } from './bundle.js';
+import type { HistoryArchive } from '../evidence/history-archive.js';
+import { BUNDLE_FORMAT, runsOf, type EvidenceBundle } from './bundle.js';
 
 export interface ReplayReport {
   readonly history: string;
@@ -26,15 +26,10 @@ export function historiesIn(document: unknown, name: string): NamedHistory[] {
   throw new TypeError(`${name} is neither a Steward evidence bundle nor a workflow history (no "events")`);
 }
 
-/** Every run of a lifecycle, fetched from Temporal. */
-export async function historiesOf(client: Client, ref: ModelVersionRef): Promise<NamedHistory[]> {
-  const workflowId = lifecycleWorkflowId(ref);
-  const out: NamedHistory[] = [];
-  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
-    out.push({ name: `${workflowId} run ${execution.runId}`, json: JSON.parse(historyToJSON(history)) });
-  }
-  return out;
+/** Every run of a lifecycle, from Temporal or, for runs it no longer has, from the archive. */
+export async function historiesOf(client: Client, ref: ModelVersionRef, archive?: HistoryArchive): Promise<NamedHistory[]> {
+  const { runs } = await runsOf(client, archive, lifecycleWorkflowId(ref));
+  return runs.map((r) => ({ name: `${r.workflowId} run ${r.runId}`, json: r.history }));
 }
 
 /** Replays histories against the given workflow code and reports, per history, OK or the violation. */

@@ -11,6 +11,7 @@ import type { Role } from '../core/principal.js';
 import type { StewardConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
+import { ensureHistoryArchiver } from '../workers/archiver.js';
 import { createStewardWorker } from '../workers/worker.js';
 import { isPortFree } from './ports.js';
 
@@ -60,6 +61,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = await buildApi({ ...apiOptionsFrom(config), client, db, evidence, logger });
+  await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
   const apiAddress = await app.listen({ host: config.host, port: config.port });
   const running = worker.run();
 

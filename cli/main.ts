@@ -5,6 +5,8 @@ import { Command, Option } from 'commander';
 import { loadPublicKey, verifyBundle, type EvidenceBundle } from '../audit/bundle.js';
 import { auditReplay, historiesIn, historiesOf } from '../audit/replay.js';
 import { parseModelVersionId } from '../core/model-id.js';
+import { ContentStore } from '../evidence/content-store.js';
+import { HistoryArchive } from '../evidence/history-archive.js';
 import { bundleWorkflows } from '../workers/bundle.js';
 import { createApiToken, revokeApiTokens } from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
@@ -204,9 +206,10 @@ audit
     const parsed = parseModelVersionId(target);
     let histories;
     if (parsed.ok && !target.endsWith('.json')) {
-      const client = await connectClient(loadConfig().temporal);
+      const config = loadConfig();
+      const client = await connectClient(config.temporal);
       try {
-        histories = await historiesOf(client, parsed.value);
+        histories = await historiesOf(client, parsed.value, new HistoryArchive(new ContentStore(config.evidenceDir)));
       } finally {
         await client.connection.close();
       }

@@ -24,6 +24,7 @@ export const ENV_VARS = [
   'PORT',
   'STEWARD_RATE_LIMIT_PER_MINUTE',
   'STEWARD_AUDIT_SIGNING_KEY',
+  'STEWARD_ARCHIVE_INTERVAL_SECONDS',
   'STEWARD_JWKS_URL',
   'STEWARD_JWT_SECRET',
   'STEWARD_JWT_ISSUER',
@@ -49,6 +50,7 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   STEWARD_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   STEWARD_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  STEWARD_ARCHIVE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(300),
   STEWARD_JWKS_URL: z.url().optional(),
   STEWARD_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   STEWARD_JWT_ISSUER: z.string().min(1).optional(),
@@ -76,6 +78,8 @@ export interface StewardConfig {
   readonly host: string;
   readonly port: number;
   readonly rateLimitPerMinute: number;
+  /** How often closed lifecycle runs are copied into the evidence store. */
+  readonly archiveIntervalMs: number;
   /** PEM file of the Ed25519 private key that signs evidence bundles. */
   readonly auditSigningKeyPath?: string;
   /** Present when OIDC/JWT bearer tokens are accepted. */
@@ -115,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     host: e.HOST,
     port: e.PORT,
     rateLimitPerMinute: e.STEWARD_RATE_LIMIT_PER_MINUTE,
+    archiveIntervalMs: e.STEWARD_ARCHIVE_INTERVAL_SECONDS * 1000,
     ...(e.STEWARD_AUDIT_SIGNING_KEY ? { auditSigningKeyPath: e.STEWARD_AUDIT_SIGNING_KEY } : {}),
     ...(e.STEWARD_JWKS_URL || e.STEWARD_JWT_SECRET
       ? {

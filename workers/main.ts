@@ -3,7 +3,8 @@ import { migrateToLatest } from '../catalog/migrate.js';
 import { ContentStore } from '../evidence/content-store.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
-import { connectWorker } from '../platform/temporal.js';
+import { connectClient, connectWorker } from '../platform/temporal.js';
+import { ensureHistoryArchiver } from './archiver.js';
 import { createStewardWorker } from './worker.js';
 
 /** Worker process: `npm run worker`. Configured by TEMPORAL_* and DATABASE_URL. */
@@ -22,6 +23,9 @@ const worker = await createStewardWorker({
   db,
   evidence: new ContentStore(config.evidenceDir),
 });
+const client = await connectClient(config.temporal);
+await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
+await client.connection.close();
 logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker started');
 await worker.run();
 await db.destroy();

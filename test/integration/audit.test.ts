@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { archiveActivities } from '../../activities/archive.js';
 import { exportBundle, verifyBundle, type EvidenceBundle } from '../../audit/bundle.js';
+import { HistoryArchive } from '../../evidence/history-archive.js';
 import { auditReplay, historiesIn } from '../../audit/replay.js';
 import { createApiToken } from '../../api/tokens.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
@@ -108,5 +111,68 @@ describe('audit evidence', () => {
 
     const all = await auditReplay(historiesIn(bundle, 'bundle.json'), await bundleWorkflows());
     expect(all.every((r) => r.ok)).toBe(true);
+  });
+});
+
+describe('evidence that outlives Temporal', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack('archive');
+  });
+  afterAll(() => stack?.stop());
+
+  it('archives closed runs, and export, verify and replay are unchanged after `temporal workflow delete`', async () => {
+    const { client, api, database, taskQueue } = stack;
+    const erin = await createApiToken(database.db, 'erin', ['engineer']);
+    const ava = await createApiToken(database.db, 'ava', ['approver:risk']);
+    const manifest = await sampleManifest({ name: 'archived' });
+    await api.call('POST', '/models', { token: erin, body: manifest });
+    const id = `${manifest.name}@1.0.0`;
+    await eventually('approval', async () => {
+      const res = await api.call('POST', `/models/${id}/approvals`, { token: ava, body: { decision: 'approve', comment: 'archive me' } });
+      return res.status === 200 ? res : undefined;
+    });
+    const workflowId = lifecycleWorkflowId({ name: manifest.name, version: '1.0.0' });
+    await eventually('monitoring', async () => ((await client.workflow.getHandle(workflowId).query(statusQuery)).stage === 'monitor' ? true : undefined));
+    await api.call('POST', `/models/${id}/retire`, { token: erin, body: { reason: 'end of life' } });
+    await client.workflow.getHandle(workflowId).result();
+
+    // The archiver's activity, as the archive workflow runs it, on this stack's lifecycles.
+    const archive = new HistoryArchive(database.evidence);
+    const query = `WorkflowType = 'modelLifecycle' AND ExecutionStatus != 'Running' AND TaskQueue = '${taskQueue}'`;
+    await eventually('visibility to list the closed run', async () => {
+      for await (const w of client.workflow.list({ query })) if (w.workflowId === workflowId) return true;
+      return undefined;
+    });
+    const env = new MockActivityEnvironment({}, { client });
+    const { archiveClosedRuns } = archiveActivities(database.evidence);
+    const result = (await env.run(archiveClosedRuns, { query })) as { archived: number };
+    expect(result.archived).toBeGreaterThanOrEqual(1);
+    expect(await env.run(archiveClosedRuns, { query })).toMatchObject({ archived: 0 });
+    expect(await archive.verify()).toMatchObject({ ok: true });
+
+    const before = await exportBundle(client, { name: manifest.name, version: '1.0.0' }, { exportedBy: 'ada', archive });
+
+    const cli = await ensureTemporalCli();
+    for (const r of before.chain) {
+      await run(cli.path, ['workflow', 'delete', '--workflow-id', r.workflowId, '--run-id', r.runId, '--address', inject('temporalAddress')]);
+    }
+    await eventually('Temporal to forget the lifecycle', async () => {
+      try {
+        await client.workflow.getHandle(workflowId).describe();
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+
+    const after = await exportBundle(client, { name: manifest.name, version: '1.0.0' }, { exportedBy: 'ada', archive });
+    expect(after.chain).toEqual(before.chain);
+    expect(verifyBundle(after)).toEqual({ ok: true });
+    expect((await auditReplay(historiesIn(after, 'after.json'), await bundleWorkflows())).every((r) => r.ok)).toBe(true);
+    const viaApi = await api.call('GET', `/audit/models/${id}/export`, { token: await createApiToken(database.db, 'ada', ['auditor']) });
+    expect(viaApi.status).toBe(200);
+    expect(viaApi.body.chain).toEqual(before.chain);
   });
 });
