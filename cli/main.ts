@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadPublicKey, verifyBundle, type EvidenceBundle } from '../audit/bundle.js';
+import { formatLineage, lineageOf, productionAt } from '../audit/lineage.js';
 import { auditReplay, historiesIn, historiesOf } from '../audit/replay.js';
 import { parseModelVersionId } from '../core/model-id.js';
 import { ContentStore } from '../evidence/content-store.js';
@@ -219,6 +220,26 @@ audit
     const report = await auditReplay(histories, await bundleWorkflows());
     for (const r of report) process.stdout.write(r.ok ? `OK    ${r.history}\n` : `FAIL  ${r.history} at event ${r.eventId ?? '?'}: ${r.error}\n`);
     if (report.some((r) => !r.ok)) process.exitCode = 1;
+  });
+
+apiOptions(
+  audit
+    .command('lineage <source>')
+    .description('lineage of name@version (exported through the API) or of a bundle file, derived from histories only'),
+)
+  .option('--json', 'machine-readable output')
+  .option('--at <time>', 'also answer: what was in production at this time, approved by whom, on which evidence')
+  .action(async (source: string, opts: { api: string; token?: string; json?: boolean; at?: string }) => {
+    const bundle = (
+      source.endsWith('.json')
+        ? JSON.parse(await readFile(source, 'utf8'))
+        : (await http(opts).call('GET', `/audit/models/${encodeURIComponent(source)}/export`)).body
+    ) as EvidenceBundle;
+    const report = lineageOf(bundle);
+    if (opts.at && Number.isNaN(Date.parse(opts.at))) throw new CliError(`--at: "${opts.at}" is not an ISO 8601 time`);
+    const atT = opts.at ? { at: opts.at, production: productionAt(report, new Date(opts.at)) } : null;
+    if (opts.json) print({ ...report, ...(atT ? { pointInTime: atT } : {}) });
+    else process.stdout.write(`${formatLineage(report)}\n${atT ? `\nIn production at ${atT.at}:\n${JSON.stringify(atT.production, null, 2)}\n` : ''}`);
   });
 
 audit

@@ -8,7 +8,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { archiveActivities } from '../../activities/archive.js';
 import { exportBundle, verifyBundle, type EvidenceBundle } from '../../audit/bundle.js';
 import { HistoryArchive } from '../../evidence/history-archive.js';
+import { formatLineage, lineageOf, productionAt } from '../../audit/lineage.js';
 import { auditReplay, historiesIn } from '../../audit/replay.js';
+import { inProductionAt } from '../../catalog/inventory.js';
 import { createApiToken } from '../../api/tokens.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultPolicy } from '../../core/policy.js';
@@ -85,6 +87,45 @@ describe('audit evidence', () => {
     expect(verifyBundle(bundle, other.publicKey)).toMatchObject({ ok: false, problem: expect.stringContaining('signature') });
     const resigned = { ...bundle, exportedBy: 'mallory' };
     expect(verifyBundle(resigned)).toMatchObject({ ok: false, problem: expect.stringContaining('signature') });
+  });
+
+  it('derives a lineage from the histories alone that agrees with the catalog', async () => {
+    const report = lineageOf(bundle);
+    const db = stack.database.db;
+    expect(report.versions.map((v) => [v.modelVersionId, v.parent?.modelVersionId ?? null])).toEqual([
+      [`${name}@1.0.0`, null],
+      [`${name}@1.1.0`, `${name}@1.0.0`],
+    ]);
+    for (const v of report.versions) {
+      const transitions = await db.selectFrom('stage_transitions').select(['seq', 'stage', 'outcome', 'actor']).where('model_version_id', '=', v.modelVersionId).orderBy('seq').execute();
+      expect(v.stages.map(({ seq, stage, outcome, actor }) => ({ seq, stage, outcome, actor }))).toEqual(transitions);
+      const attempts = await db.selectFrom('approval_attempts').select(['seq', 'principal', 'decision', 'comment', 'status']).where('model_version_id', '=', v.modelVersionId).orderBy('seq').execute();
+      expect(v.approvals.map((a) => ({ seq: a.seq, principal: a.principal, decision: a.decision, comment: a.comment, status: a.verdict.status }))).toEqual(attempts);
+    }
+    const deployments = await db.selectFrom('deployments').selectAll().where('model_name', '=', name).orderBy('from_time').execute();
+    expect(report.deployments).toEqual(
+      deployments.map((d) => ({
+        deploymentId: d.id,
+        modelVersionId: d.model_version_id,
+        target: d.target,
+        from: d.from_time.toISOString(),
+        to: d.to_time?.toISOString() ?? null,
+        endReason: d.end_reason,
+      })),
+    );
+
+    const text = formatLineage(report);
+    for (const expected of ['ava', 'first champion', 'challenger', 'drift on income', 'evaluation', 'scan', 'model withdrawn', `replaced by ${name}@1.1.0`]) {
+      expect(text).toContain(expected);
+    }
+
+    // Point in time, from histories: who was serving, who approved it, on which evidence.
+    const midway = new Date(new Date(report.deployments[0]!.from).getTime() + 1);
+    const [serving] = productionAt(report, midway);
+    expect(serving).toMatchObject({ modelVersionId: `${name}@1.0.0`, approvedBy: [{ principal: 'ava', comment: 'first champion' }] });
+    expect(serving!.evidence.map((e) => e.kind)).toEqual(['evaluation', 'scan']);
+    const catalogView = await inProductionAt(db, midway, name);
+    expect(catalogView.map((d) => d.modelVersionId)).toEqual([serving!.modelVersionId]);
   });
 
   it('exports over the API for auditors only, and logs every export', async () => {

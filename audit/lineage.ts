@@ -1,0 +1,137 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { RecordApprovalAttemptInput, RegisterVersionInput } from '../catalog/projection.js';
+import type { DeployInput, EndDeploymentInput } from '../catalog/projection.js';
+import type { StageTransition } from '../core/stages.js';
+import type { EvidenceBundle } from './bundle.js';
+
+/**
+ * The lineage of a model, derived from its histories alone: what each lifecycle recorded through its
+ * activities (registration, stage transitions with their evidence, approval attempts, deployments) and how
+ * the lifecycles are linked. Nothing here reads the catalog, so it can be checked against it.
+ */
+export interface LineageReport {
+  readonly subject: string;
+  readonly versions: readonly VersionLineage[];
+  readonly deployments: readonly DeploymentSpan[];
+}
+
+export interface VersionLineage {
+  readonly modelVersionId: string;
+  readonly workflowId: string;
+  readonly registeredBy: string;
+  readonly registeredAt: string;
+  readonly parent: { readonly modelVersionId: string; readonly reason: string } | null;
+  readonly runs: number;
+  readonly stages: readonly StageTransition[];
+  readonly approvals: readonly {
+    readonly seq: number;
+    readonly at: string;
+    readonly principal: string;
+    readonly roles: readonly string[];
+    readonly decision: string;
+    readonly comment: string;
+    readonly verdict: RecordApprovalAttemptInput['attempt']['verdict'];
+  }[];
+}
+
+export interface DeploymentSpan {
+  readonly deploymentId: string;
+  readonly modelVersionId: string;
+  readonly target: string;
+  readonly from: string;
+  readonly to: string | null;
+  readonly endReason: string | null;
+}
+
+type Scheduled = { activity: string; input: unknown };
+
+function scheduledActivities(historyJson: unknown): Scheduled[] {
+  const history = historyFromJSON(historyJson);
+  return (history.events ?? []).flatMap((event) => {
+    const attrs = event.activityTaskScheduledEventAttributes;
+    const payload = attrs?.input?.payloads?.[0];
+    return attrs?.activityType?.name && payload ? [{ activity: attrs.activityType.name, input: defaultPayloadConverter.fromPayload(payload) }] : [];
+  });
+}
+
+export function lineageOf(bundle: EvidenceBundle): LineageReport {
+  const deploys: (DeployInput & { modelVersionId: string })[] = [];
+  const ends: EndDeploymentInput[] = [];
+  const versions = bundle.lifecycles.map((lifecycle): VersionLineage => {
+    const scheduled = lifecycle.runs.flatMap((r) => scheduledActivities(r.history));
+    const inputs = <T>(name: string) => scheduled.filter((s) => s.activity === name).map((s) => s.input as T);
+    const registration = inputs<RegisterVersionInput>('registerVersion')[0];
+    deploys.push(...inputs<DeployInput>('deployVersion'));
+    ends.push(...inputs<EndDeploymentInput>('endDeployment'));
+    return {
+      modelVersionId: lifecycle.modelVersionId,
+      workflowId: lifecycle.workflowId,
+      registeredBy: registration?.registeredBy.id ?? 'unknown',
+      registeredAt: registration?.at ?? '',
+      parent: registration?.lineage ? { modelVersionId: registration.lineage.parentModelVersionId, reason: registration.lineage.reason } : null,
+      runs: lifecycle.runs.length,
+      stages: inputs<StageTransition>('recordStage'),
+      approvals: inputs<RecordApprovalAttemptInput>('recordApprovalAttempt').map(({ seq, attempt }) => ({
+        seq,
+        at: attempt.at,
+        principal: attempt.request.principal.id,
+        roles: attempt.request.principal.roles,
+        decision: attempt.request.decision,
+        comment: attempt.request.comment,
+        verdict: attempt.verdict,
+      })),
+    };
+  });
+
+  // A deployment ends when a later one takes its model's place on the target, or when its lifecycle ends it.
+  const ordered = [...deploys].sort((a, b) => a.at.localeCompare(b.at));
+  const deployments = ordered.map((d): DeploymentSpan => {
+    const replacement = ordered.find((n) => n.at >= d.at && n.deploymentId !== d.deploymentId && n.modelName === d.modelName && n.target === d.target);
+    const ended = ends.filter((e) => e.deploymentId === d.deploymentId).sort((a, b) => a.at.localeCompare(b.at))[0];
+    const end =
+      replacement && (!ended || replacement.at <= ended.at)
+        ? { to: replacement.at, endReason: `replaced by ${replacement.modelVersionId}` }
+        : ended
+          ? { to: ended.at, endReason: ended.reason }
+          : { to: null, endReason: null };
+    return { deploymentId: d.deploymentId, modelVersionId: d.modelVersionId, target: d.target, from: d.at, ...end };
+  });
+  return { subject: bundle.subject, versions, deployments };
+}
+
+/** The same report for people: one block per version, then the deployment timeline. */
+export function formatLineage(report: LineageReport): string {
+  const lines = [`Lineage of ${report.subject} (from lifecycle histories)`];
+  for (const v of report.versions) {
+    lines.push('', `${v.modelVersionId}  registered by ${v.registeredBy} at ${v.registeredAt}${v.parent ? `, retrained from ${v.parent.modelVersionId}: ${v.parent.reason}` : ''}  (${v.runs} run${v.runs === 1 ? '' : 's'})`);
+    for (const s of v.stages) {
+      const evidence = s.report ? `  [${s.report.kind} ${s.report.digest.slice(0, 12)}: ${JSON.stringify(s.report.summary)}]` : '';
+      lines.push(`  ${s.at}  ${s.stage.padEnd(8)} ${s.outcome.padEnd(9)} by ${s.actor}  ${JSON.stringify(s.detail)}${evidence}`);
+    }
+    for (const a of v.approvals) {
+      const verdict = a.verdict.status === 'refused' ? `refused (${a.verdict.reason})` : a.verdict.status;
+      lines.push(`  ${a.at}  approval attempt by ${a.principal} [${a.roles.join(', ')}]: ${a.decision} → ${verdict}${a.comment ? ` — "${a.comment}"` : ''}`);
+    }
+  }
+  lines.push('', 'Deployments');
+  for (const d of report.deployments) {
+    lines.push(`  ${d.modelVersionId} on ${d.target}: ${d.from} → ${d.to ?? 'live'}${d.endReason ? ` (${d.endReason})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+/** What was in production at `at`, who approved it and on which evidence — answered from histories alone. */
+export function productionAt(report: LineageReport, at: Date) {
+  const t = at.toISOString();
+  return report.deployments
+    .filter((d) => d.from <= t && (d.to === null || d.to > t))
+    .map((d) => {
+      const version = report.versions.find((v) => v.modelVersionId === d.modelVersionId);
+      return {
+        ...d,
+        approvedBy: (version?.approvals ?? []).filter((a) => a.decision === 'approve' && a.verdict.status !== 'refused').map((a) => ({ principal: a.principal, comment: a.comment, at: a.at })),
+        evidence: (version?.stages ?? []).flatMap((s) => (s.report && s.at <= t ? [s.report] : [])),
+      };
+    });
+}
