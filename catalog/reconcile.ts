@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { HistoryArchive } from '../evidence/history-archive.js';
 import type { temporal } from '@temporalio/proto';
 import { projection } from './projection.js';
 import type { CatalogDb } from './db.js';
@@ -64,17 +66,28 @@ export interface ReconcileReport {
 export async function reconcileCatalog(
   client: Client,
   db: CatalogDb,
-  options: { drop?: boolean; query?: string } = {},
+  options: { drop?: boolean; query?: string; archive?: HistoryArchive } = {},
 ): Promise<ReconcileReport> {
   const apply = projectors(db);
   const wanted = new Set(Object.keys(apply));
   const ops: ProjectionOp[] = [];
   const lifecycles = new Set<string>();
+  const seen = new Set<string>();
   let runs = 0;
   for await (const execution of client.workflow.list({ query: options.query ?? "WorkflowType = 'modelLifecycle'" })) {
     const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
     ops.push(...projectionOpsIn(execution.workflowId, history, wanted));
     lifecycles.add(execution.workflowId);
+    seen.add(`${execution.workflowId}/${execution.runId}`);
+    runs += 1;
+  }
+  // Runs Temporal no longer has (past retention, or deleted) come from the archive.
+  for (const entry of (await options.archive?.entries()) ?? []) {
+    if (seen.has(`${entry.workflowId}/${entry.runId}`)) continue;
+    const archived = (await options.archive!.runsOf(entry.workflowId)).find((r) => r.entry.runId === entry.runId);
+    if (!archived) continue;
+    ops.push(...projectionOpsIn(entry.workflowId, historyFromJSON(archived.history), wanted));
+    lifecycles.add(entry.workflowId);
     runs += 1;
   }
   ops.sort((a, b) => a.time - b.time || a.workflowId.localeCompare(b.workflowId) || a.eventId - b.eventId);

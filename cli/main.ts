@@ -142,7 +142,8 @@ program
     const config = loadConfig();
     const client = await connectClient(config.temporal);
     try {
-      const report = await withCatalog((db) => reconcileCatalog(client, db, { drop: Boolean(opts.drop) }));
+      const archive = new HistoryArchive(new ContentStore(config.evidenceDir));
+      const report = await withCatalog((db) => reconcileCatalog(client, db, { drop: Boolean(opts.drop), archive }));
       print(report);
     } finally {
       await client.connection.close();

@@ -11,6 +11,7 @@ import { HistoryArchive } from '../../evidence/history-archive.js';
 import { formatLineage, lineageOf, productionAt } from '../../audit/lineage.js';
 import { auditReplay, historiesIn } from '../../audit/replay.js';
 import { inProductionAt } from '../../catalog/inventory.js';
+import { reconcileCatalog } from '../../catalog/reconcile.js';
 import { createApiToken } from '../../api/tokens.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultPolicy } from '../../core/policy.js';
@@ -194,6 +195,7 @@ describe('evidence that outlives Temporal', () => {
     expect(await archive.verify()).toMatchObject({ ok: true });
 
     const before = await exportBundle(client, { name: manifest.name, version: '1.0.0' }, { exportedBy: 'ada', archive });
+    const catalogBefore = await database.db.selectFrom('stage_transitions').selectAll().where('workflow_id', '=', workflowId).orderBy('seq').execute();
 
     const cli = await ensureTemporalCli();
     for (const r of before.chain) {
@@ -215,5 +217,11 @@ describe('evidence that outlives Temporal', () => {
     const viaApi = await api.call('GET', `/audit/models/${id}/export`, { token: await createApiToken(database.db, 'ada', ['auditor']) });
     expect(viaApi.status).toBe(200);
     expect(viaApi.body.chain).toEqual(before.chain);
+    expect(lineageOf(after)).toEqual(lineageOf(before));
+
+    // And the catalog can still be rebuilt from the archive alone.
+    const rebuilt = await reconcileCatalog(client, database.db, { drop: true, query, archive });
+    expect(rebuilt.runs).toBe(before.chain.length);
+    expect(await database.db.selectFrom('stage_transitions').selectAll().where('workflow_id', '=', workflowId).orderBy('seq').execute()).toEqual(catalogBefore);
   });
 });
