@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
@@ -19,6 +21,8 @@ import {
   type TestApi,
   type TestDatabase,
 } from '../harness/index.js';
+
+const run = promisify(execFile);
 
 /** The approval gate on a real dev server: quorum, separation of duties, idempotency, deadlines. */
 describe('approval gates', () => {
@@ -275,5 +279,20 @@ describe('the approval inbox', () => {
     await eventually('rita’s approval in the catalog', async () => ((await inbox('rita')).some((i) => i.modelVersionId === v2id) ? undefined : true));
     const forRaj = (await inbox('raj')).find((i) => i.modelVersionId === v2id);
     expect(forRaj?.gate.approvals).toEqual(['rita']);
+
+    // The same through the CLI: inbox, a reasonless rejection refused, an approval accepted.
+    const cli = (who: string, ...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { env: { ...process.env, STEWARD_API: api.baseUrl, STEWARD_TOKEN: tokens[who] } }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const listed = await cli('raj', 'approvals');
+    expect(JSON.parse(listed.stdout).items.map((i: { modelVersionId: string }) => i.modelVersionId)).toContain(v2id);
+    const reasonless = await cli('raj', 'reject', v2id);
+    expect(reasonless.code).toBe(1);
+    expect(reasonless.stderr).toContain('body.comment: a rejection needs a reason in comment');
+    const approved = await cli('raj', 'approve', v2id, '-m', 'second look agrees');
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.stdout).verdict).toEqual({ status: 'accepted', decision: 'approve' });
   });
 });
