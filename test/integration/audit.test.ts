@@ -201,14 +201,19 @@ describe('evidence that outlives Temporal', () => {
     for (const r of before.chain) {
       await run(cli.path, ['workflow', 'delete', '--workflow-id', r.workflowId, '--run-id', r.runId, '--address', inject('temporalAddress')]);
     }
-    await eventually('Temporal to forget the lifecycle', async () => {
-      try {
-        await client.workflow.getHandle(workflowId).describe();
-        return undefined;
-      } catch {
-        return true;
-      }
-    });
+    // Deletion is asynchronous on the server, and slow under load.
+    await eventually(
+      'Temporal to forget the lifecycle',
+      async () => {
+        try {
+          await client.workflow.getHandle(workflowId).describe();
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 150_000, intervalMs: 500 },
+    );
 
     const after = await exportBundle(client, { name: manifest.name, version: '1.0.0' }, { exportedBy: 'ada', archive });
     expect(after.chain).toEqual(before.chain);
@@ -223,5 +228,5 @@ describe('evidence that outlives Temporal', () => {
     const rebuilt = await reconcileCatalog(client, database.db, { drop: true, query, archive });
     expect(rebuilt.runs).toBe(before.chain.length);
     expect(await database.db.selectFrom('stage_transitions').selectAll().where('workflow_id', '=', workflowId).orderBy('seq').execute()).toEqual(catalogBefore);
-  });
+  }, 240_000);
 });
