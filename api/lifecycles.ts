@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { startInputOf } from '../audit/run-histories.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { describeChange, jsonDiff } from '../core/json-diff.js';
 import {
@@ -78,9 +78,7 @@ export class Lifecycles {
   /** The manifest a lifecycle was started with, read from the first event of its first run. */
   private async registeredManifest(workflowId: string, description: WorkflowExecutionDescription): Promise<unknown> {
     const firstRunId = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
-    const history = await this.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    return payload ? defaultPayloadConverter.fromPayload<LifecycleInput>(payload).manifest : null;
+    return startInputOf(await this.client.workflow.getHandle(workflowId, firstRunId).fetchHistory()).manifest;
   }
 
   /** Describes the lifecycle, or throws a 404 naming the model version. */

@@ -1,12 +1,12 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { HistoryArchive } from '../evidence/history-archive.js';
 import { lifecycleWorkflowId, modelVersionId, type ModelVersionRef } from '../core/model-id.js';
 import type { LifecycleInput } from '../workflows/lifecycle.js';
+import { lifecycleRunHistories, startInputOf } from './run-histories.js';
 
 /**
  * Evidence bundles: every run of a lifecycle and of its retrained descendants, with digests that make any
@@ -88,50 +88,10 @@ function bundleRun(workflowId: string, runId: string, proto: temporal.api.histor
   return { workflowId, runId, eventDigests, digest: historyDigest(eventDigests), history };
 }
 
-type History = temporal.api.history.v1.IHistory;
-
-/**
- * One run's history: from Temporal while it still has it, else from the archive (after retention, or after
- * `temporal workflow delete`).
- */
-async function fetchRun(client: Client, archive: HistoryArchive | undefined, workflowId: string, runId: string): Promise<History> {
-  try {
-    return await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  } catch (err) {
-    const archived = (await archive?.runsOf(workflowId))?.find((r) => r.entry.runId === runId);
-    if (!archived) throw err;
-    return historyFromJSON(archived.history);
-  }
-}
-
-/** The first run of a lifecycle, from Temporal or, once Temporal has forgotten it, from the archive. */
-async function firstRunId(client: Client, archive: HistoryArchive | undefined, workflowId: string): Promise<string> {
-  try {
-    const description = await client.workflow.getHandle(workflowId).describe();
-    return description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
-  } catch (err) {
-    const archived = await archive?.runsOf(workflowId);
-    if (!archived?.length) throw err;
-    return archived[0]!.entry.runId;
-  }
-}
-
-/** Every run of one lifecycle, oldest first, following continue-as-new, and the input it started with. */
+/** Every run of one lifecycle (live or archived), ready for a bundle, and the input it started with. */
 export async function runsOf(client: Client, archive: HistoryArchive | undefined, workflowId: string): Promise<{ runs: BundledRun[]; input: LifecycleInput }> {
-  let runId: string | undefined = await firstRunId(client, archive, workflowId);
-  const runs: BundledRun[] = [];
-  let input: LifecycleInput | undefined;
-  while (runId) {
-    const proto = await fetchRun(client, archive, workflowId, runId);
-    if (!input) {
-      const payload = proto.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      if (!payload) throw new Error(`${workflowId} has no start input`);
-      input = defaultPayloadConverter.fromPayload<LifecycleInput>(payload);
-    }
-    runs.push(bundleRun(workflowId, runId, proto));
-    runId = proto.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-  }
-  return { runs, input: input! };
+  const histories = await lifecycleRunHistories(client, workflowId, archive);
+  return { runs: histories.map((r) => bundleRun(workflowId, r.runId, r.history)), input: startInputOf(histories[0]!.history) };
 }
 
 function childrenStarted(run: BundledRun): string[] {

@@ -14,19 +14,8 @@ import { PROJECTION_TABLES } from './schema.js';
  * the same idempotent projection code the activities use. Applying them to an intact catalog changes nothing;
  * applying them to an empty one rebuilds it.
  */
+/** Activity type → the projection writer that applies its recorded input (the writers are named after them). */
 type Projector = (input: never) => Promise<unknown>;
-
-/** Activity type → the projection writer that applies its recorded input. */
-function projectors(db: CatalogDb): Record<string, Projector> {
-  const p = projection(db);
-  return {
-    registerVersion: p.registerVersion,
-    recordStage: p.recordStage,
-    recordApprovalAttempt: p.recordApprovalAttempt,
-    deployVersion: p.deployVersion,
-    endDeployment: p.endDeployment,
-  };
-}
 
 interface ProjectionOp {
   readonly time: number;
@@ -68,7 +57,7 @@ export async function reconcileCatalog(
   db: CatalogDb,
   options: { drop?: boolean; query?: string; archive?: HistoryArchive } = {},
 ): Promise<ReconcileReport> {
-  const apply = projectors(db);
+  const apply: Record<string, Projector> = projection(db);
   const wanted = new Set(Object.keys(apply));
   const ops: ProjectionOp[] = [];
   const lifecycles = new Set<string>();
@@ -84,9 +73,9 @@ export async function reconcileCatalog(
   // Runs Temporal no longer has (past retention, or deleted) come from the archive.
   for (const entry of (await options.archive?.entries()) ?? []) {
     if (seen.has(`${entry.workflowId}/${entry.runId}`)) continue;
-    const archived = (await options.archive!.runsOf(entry.workflowId)).find((r) => r.entry.runId === entry.runId);
-    if (!archived) continue;
-    ops.push(...projectionOpsIn(entry.workflowId, historyFromJSON(archived.history), wanted));
+    const archived = await options.archive!.historyOf(entry.workflowId, entry.runId);
+    if (archived === null) continue;
+    ops.push(...projectionOpsIn(entry.workflowId, historyFromJSON(archived), wanted));
     lifecycles.add(entry.workflowId);
     runs += 1;
   }

@@ -58,10 +58,15 @@ export class HistoryArchive {
     return next;
   }
 
-  /** The archived runs of one workflow id, in the order they closed, with their histories (digest-checked). */
-  async runsOf(workflowId: string): Promise<{ entry: ArchiveEntry; history: unknown }[]> {
-    const entries = (await this.entries()).filter((e) => e.workflowId === workflowId);
-    return Promise.all(entries.map(async (entry) => ({ entry, history: await this.store.get(entry.historyDigest) })));
+  /** The archived runs of one workflow id, in the order they closed. */
+  async entriesOf(workflowId: string): Promise<ArchiveEntry[]> {
+    return (await this.entries()).filter((e) => e.workflowId === workflowId);
+  }
+
+  /** One archived history (digest-checked), or null when that run is not archived. */
+  async historyOf(workflowId: string, runId: string): Promise<unknown> {
+    const entry = (await this.entries()).find((e) => e.workflowId === workflowId && e.runId === runId);
+    return entry ? this.store.get(entry.historyDigest) : null;
   }
 
   /** Checks the chain's links and that every archived history still matches its digest. */

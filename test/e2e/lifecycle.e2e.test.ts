@@ -15,7 +15,8 @@ import {
   type TestStack,
 } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
-import { fetchRunHistories, settledHistoryLength, stageTransitionsIn } from '../harness/history.js';
+import { lifecycleRunHistories } from '../../audit/run-histories.js';
+import { settledHistoryLength, stageTransitionsIn } from '../harness/history.js';
 
 /** Short durations so the monitor loop continues-as-new within seconds. */
 const policy: LifecyclePolicy = {
@@ -105,7 +106,7 @@ describe('a model version walks the whole lifecycle on a real dev server and rea
     expect(result.endedBy).toBe('superseded');
 
     // The stage sequence, read back from the recorded histories of every run.
-    const runs = await fetchRunHistories(client, workflowId);
+    const runs = await lifecycleRunHistories(client, workflowId);
     expect(runs.length).toBeGreaterThanOrEqual(3);
     for (const run of runs) expect(run.history.events!.length).toBeLessThan(4096);
     const transitions = runs.flatMap((r) => stageTransitionsIn(r.history));

@@ -16,19 +16,6 @@ export async function settledHistoryLength(client: Client, workflowId: string): 
   }
 }
 
-/** Every run of a workflow id, oldest first, following the continue-as-new chain from the first run. */
-export async function fetchRunHistories(client: Client, workflowId: string): Promise<{ runId: string; history: History }[]> {
-  const first = await client.workflow.getHandle(workflowId).describe();
-  let runId: string | undefined = first.raw.workflowExecutionInfo?.firstRunId ?? first.runId;
-  const runs: { runId: string; history: History }[] = [];
-  while (runId) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    runs.push({ runId, history });
-    const last = history.events?.at(-1);
-    runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-  }
-  return runs;
-}
 
 /** The stage transitions recorded in a history: the inputs of its `recordStage` activities, in order. */
 export function stageTransitionsIn(history: History): StageTransition[] {

@@ -10,7 +10,7 @@ import { defaultApprovalPolicy, defaultPolicy, type ApprovalPolicy, type Lifecyc
 import type { Principal } from '../../core/principal.js';
 import { approvalSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
-import { fetchRunHistories } from '../harness/history.js';
+import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import {
   connectTestClient,
   createTestDatabase,
@@ -62,7 +62,7 @@ async function manifest(name: string, overrides: Partial<ManifestInput> = {}) {
 }
 
 async function save(scenario: string, workflowId: string): Promise<void> {
-  const runs = await fetchRunHistories(client, workflowId);
+  const runs = await lifecycleRunHistories(client, workflowId);
   for (const [i, run] of runs.entries()) {
     await writeFile(join(FIXTURES, `${scenario}.run${i + 1}.json`), `${JSON.stringify(JSON.parse(historyToJSON(run.history)), null, 1)}\n`);
   }
