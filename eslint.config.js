@@ -38,8 +38,8 @@ export default tseslint.config(
     },
   },
   {
-    // Deterministic code: workflows and the pure domain model they import.
-    files: ['workflows/**/*.ts', 'core/**/*.ts'],
+    // Deterministic code: workflows, the templates they run and the pure domain model they import.
+    files: ['workflows/**/*.ts', 'templates/**/*.ts', 'core/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -14,8 +14,9 @@ import { lifecycleWorkflowId, modelVersionId, type ModelVersionRef } from '../co
 import type { LifecyclePolicy } from '../core/policy.js';
 import type { Principal } from '../core/principal.js';
 import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.js';
-import type { LifecycleInput } from '../workflows/lifecycle.js';
-import { modelLifecycle } from '../workflows/lifecycle.js';
+import { templates as releasedTemplates } from '../templates/index.js';
+import { TemplateError, UnknownTemplateError, type TemplateRegistry } from '../workflows/dsl/index.js';
+import type { LifecycleInput, ModelLifecycle } from '../workflows/lifecycle.js';
 import { ApiError } from './errors.js';
 
 export function manifestDigest(manifest: ModelManifest): string {
@@ -34,26 +35,50 @@ export class Lifecycles {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    private readonly policy: LifecyclePolicy,
+    /** Development and tests only: every lifecycle runs this bare policy instead of its manifest's template. */
+    private readonly inlinePolicy?: LifecyclePolicy,
+    private readonly templates: TemplateRegistry = releasedTemplates,
   ) {}
 
   handle(ref: ModelVersionRef) {
-    return this.client.workflow.getHandle<typeof modelLifecycle>(lifecycleWorkflowId(ref));
+    return this.client.workflow.getHandle<ModelLifecycle>(lifecycleWorkflowId(ref));
+  }
+
+  /**
+   * Pins the manifest's template (`standard` → `standard@<newest>`) and checks that it plans this manifest, so a
+   * lifecycle never starts on a template it cannot run. Errors name `body.template`.
+   */
+  templateFor(manifest: ModelManifest): string {
+    try {
+      const template = this.templates.resolve(manifest.template);
+      template.plan(manifest);
+      return template.ref;
+    } catch (err) {
+      if (err instanceof UnknownTemplateError) {
+        throw new ApiError(400, 'invalid_request', `body.template: ${err.message}`, [{ field: 'body.template', problem: err.message }]);
+      }
+      if (err instanceof TemplateError) {
+        throw new ApiError(422, 'template_unusable', `body.template: ${err.message}`, [{ field: 'body.template', problem: err.message }]);
+      }
+      throw err;
+    }
   }
 
   /** Starts the version's lifecycle; registering the same manifest again returns the same lifecycle. */
   async register(manifest: ModelManifest, registeredBy: Principal): Promise<RegistrationResult> {
     const workflowId = lifecycleWorkflowId(manifest);
     const digest = manifestDigest(manifest);
-    const input: LifecycleInput = { manifest, registeredBy, policy: this.policy };
+    const input: LifecycleInput = this.inlinePolicy
+      ? { manifest, registeredBy, policy: this.inlinePolicy }
+      : { manifest, registeredBy, template: this.templateFor(manifest) };
     try {
-      const handle = await this.client.workflow.start(modelLifecycle, {
+      const handle = await this.client.workflow.start<ModelLifecycle>('modelLifecycle', {
         taskQueue: this.taskQueue,
         workflowId,
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: lifecycleSearchAttributes(manifest, 'register'),
-        memo: { manifestDigest: digest, registeredBy: registeredBy.id },
+        memo: { manifestDigest: digest, registeredBy: registeredBy.id, template: input.template ?? 'inline' },
       });
       return { created: true, modelVersionId: modelVersionId(manifest), workflowId, runId: handle.firstExecutionRunId };
     } catch (err) {

@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { CatalogDb } from '../catalog/db.js';
-import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
+import type { LifecyclePolicy } from '../core/policy.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import type { StewardConfig } from '../platform/config.js';
 import rateLimit from '@fastify/rate-limit';
@@ -27,7 +27,10 @@ export interface ApiOptions {
   readonly db: CatalogDb;
   readonly evidence: ContentStore;
   readonly taskQueue: string;
-  /** The policy new lifecycles get; the templates issue replaces this with per-model templates. */
+  /**
+   * Development and tests only: every lifecycle runs this bare policy instead of its manifest's template.
+   * Without it (always, in production) the manifest's template decides.
+   */
   readonly policy?: LifecyclePolicy;
   readonly logger?: Logger | false;
   /** Accept OIDC/JWT bearer tokens as well as API tokens. */
@@ -100,7 +103,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     authenticate: createAuthenticator(options.db, options.jwt),
     evidence: options.evidence,
     client: options.client,
-    lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy ?? defaultPolicy),
+    lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy),
     taskQueue: options.taskQueue,
     signingKey: options.signingKey,
   };

@@ -79,6 +79,7 @@ export async function approvalInbox(db: CatalogDb, caller: Principal): Promise<I
       .innerJoin('model_versions as v', 'v.id', 'd.model_version_id')
       .select(['d.model_name', 'd.target', 'v.id', 'v.manifest'])
       .where('d.to_time', 'is', null)
+      .where('d.strategy', '=', 'replace')
       .where('d.model_name', 'in', waiting.map((v) => v.name))
       .execute(),
   ]);

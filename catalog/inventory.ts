@@ -206,13 +206,14 @@ export interface ProductionEntry extends DeploymentView {
 }
 
 /**
- * What was in production at time T: deployments that had started by T and not yet ended. Answered from the
- * deployments history, for one model or for everything.
+ * What was in production at time T: deployments serving live traffic (champions and canaries, not shadows)
+ * that had started by T and not yet ended. Answered from the deployments history, for one model or for all.
  */
 export async function inProductionAt(db: CatalogDb, at: Date, model?: string): Promise<ProductionEntry[]> {
   let query = db
     .selectFrom('deployments')
     .selectAll()
+    .where('traffic_share', '>', 0)
     .where('from_time', '<=', at)
     .where((eb) => eb.or([eb('to_time', 'is', null), eb('to_time', '>', at)]));
   if (model) query = query.where('model_name', '=', model);
@@ -298,7 +299,7 @@ export async function versionPage(db: CatalogDb, id: string) {
     createdAt: v.created_at.toISOString(),
     updatedAt: v.updated_at.toISOString(),
     manifest: v.manifest,
-    transitions: transitions.map((t) => ({ seq: t.seq, stage: t.stage, outcome: t.outcome, actor: t.actor, at: t.at.toISOString(), detail: t.detail })),
+    transitions: transitions.map((t) => ({ seq: t.seq, stage: t.stage, step: t.step, outcome: t.outcome, actor: t.actor, at: t.at.toISOString(), detail: t.detail })),
     approvals: approvals.map((a) => ({
       principal: a.principal,
       roles: a.roles,

@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as initial from './migrations/0001_initial.js';
 import * as inventory from './migrations/0002_inventory.js';
 import * as governance from './migrations/0003_governance.js';
+import * as templates from './migrations/0004_templates.js';
 
 /** Migrations are listed in code, not read from disk, so they ship inside any bundle unchanged. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_inventory': inventory,
   '0003_governance': governance,
+  '0004_templates': templates,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -11,6 +11,8 @@ export interface RegisterVersionInput {
   readonly registeredBy: Principal;
   readonly lineage: { readonly parentModelVersionId: string; readonly reason: string } | null;
   readonly at: string;
+  /** The exact template version (`high-risk@1`); absent in histories recorded before templates. */
+  readonly template?: string;
 }
 
 export interface RecordApprovalAttemptInput {
@@ -34,6 +36,10 @@ export interface DeployInput {
   readonly modelVersionId: string;
   readonly target: string;
   readonly at: string;
+  /** A phase before the full rollout; absent (older histories) or `replace` makes this version the champion. */
+  readonly strategy?: 'replace' | 'shadow' | 'canary';
+  /** Share of live traffic; 0 for shadow, 1 for replace. */
+  readonly trafficShare?: number;
 }
 
 export interface EndDeploymentInput {
@@ -44,21 +50,25 @@ export interface EndDeploymentInput {
 
 /**
  * Makes this version the live one on its target, ending whichever version served there before, in one
- * transaction. Idempotent: a retry after a crash, a concurrent retry, or `reconcile` replaying the history
- * finds the row and changes nothing.
+ * transaction; a shadow or canary phase runs beside the champion instead. Idempotent: a retry after a crash,
+ * a concurrent retry, or `reconcile` replaying the history finds the row and changes nothing.
  */
 export async function projectDeployment(db: CatalogDb, input: DeployInput): Promise<Deployment> {
+  const strategy = input.strategy ?? 'replace';
   return db.transaction().execute(async (trx) => {
     const alreadyDone = await trx.selectFrom('deployments').select('id').where('id', '=', input.deploymentId).executeTakeFirst();
-    if (!alreadyDone) {
+    if (!alreadyDone && strategy === 'replace') {
       await trx
         .updateTable('deployments')
         .set({ to_time: input.at, end_reason: `replaced by ${input.modelVersionId}` })
         .where('model_name', '=', input.modelName)
         .where('target', '=', input.target)
         .where('to_time', 'is', null)
+        .where('strategy', '=', 'replace')
         .where('id', '!=', input.deploymentId)
         .execute();
+    }
+    if (!alreadyDone) {
       // A concurrent retry of the same activity may insert first; its row is the same deployment.
       await trx
         .insertInto('deployments')
@@ -67,8 +77,8 @@ export async function projectDeployment(db: CatalogDb, input: DeployInput): Prom
           model_name: input.modelName,
           model_version_id: input.modelVersionId,
           target: input.target,
-          strategy: 'replace',
-          traffic_share: 1,
+          strategy,
+          traffic_share: strategy === 'replace' ? 1 : (input.trafficShare ?? 0),
           from_time: input.at,
           to_time: null,
           end_reason: null,
@@ -122,7 +132,7 @@ export function projection(db: CatalogDb) {
             description: m.description,
             risk_tier: m.riskTier,
             tags: json(m.tags),
-            template: m.template,
+            template: input.template ?? m.template,
             deployment_target: m.deploymentTarget,
             workflow_id: input.workflowId,
             manifest: json(m),
@@ -187,6 +197,7 @@ export function projection(db: CatalogDb) {
             seq: t.seq,
             model_version_id: t.modelVersionId,
             stage: t.stage,
+            step: t.step ?? null,
             outcome: t.outcome,
             actor: t.actor,
             detail: json(t.detail),
@@ -215,6 +226,9 @@ export function projection(db: CatalogDb) {
           .where('id', '=', t.modelVersionId)
           .where('updated_at', '<=', new Date(t.at))
           .execute();
+        if (t.outcome === 'migrated' && typeof t.detail.to === 'string') {
+          await trx.updateTable('model_versions').set({ template: t.detail.to }).where('id', '=', t.modelVersionId).execute();
+        }
       });
     },
 

@@ -81,6 +81,7 @@ export interface StageTransitionsTable {
   seq: number;
   model_version_id: string;
   stage: string;
+  step: string | null;
   outcome: string;
   actor: string;
   detail: Json<Record<string, unknown>>;

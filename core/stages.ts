@@ -5,7 +5,7 @@ export const STAGES = ['register', 'test', 'scan', 'approval', 'deploy', 'monito
 export type Stage = (typeof STAGES)[number];
 
 /** How a stage ended. `passed` moves on; `failed` and `rejected` send the version straight to retire. */
-export type StageOutcome = 'entered' | 'escalated' | 'passed' | 'failed' | 'rejected' | 'expired' | 'completed';
+export type StageOutcome = 'entered' | 'escalated' | 'passed' | 'failed' | 'rejected' | 'expired' | 'completed' | 'migrated';
 
 /**
  * One stage transition as the workflow records it. It is the input of the `recordStage` activity, so it
@@ -17,6 +17,8 @@ export interface StageTransition {
   /** Position of this transition in the whole lifecycle (across continue-as-new runs). */
   readonly seq: number;
   readonly stage: Stage;
+  /** The template's name for the step within the stage (`fairness`, `shadow`); absent in older histories. */
+  readonly step?: string;
   readonly outcome: StageOutcome;
   /** ISO time from the workflow clock. */
   readonly at: string;

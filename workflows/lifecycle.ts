@@ -5,9 +5,11 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -16,20 +18,25 @@ import type { LifecycleActivities } from '../activities/index.js';
 import type { Deployment } from '../activities/deployment.js';
 import type { ModelManifest } from '../core/manifest.js';
 import { bumpVersion, lifecycleWorkflowId, modelVersionId } from '../core/model-id.js';
-import { severityAtLeast, withPolicyDefaults, type LifecyclePolicy } from '../core/policy.js';
+import { defaultApprovalPolicy, severityAtLeast, type LifecyclePolicy } from '../core/policy.js';
 import type { Principal } from '../core/principal.js';
 import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.js';
 import type { ReportRef } from '../core/reports.js';
 import type { Stage, StageOutcome } from '../core/stages.js';
 import { gateTimers, judgeAttempt, openGate, type GateState } from './approval-gate.js';
+import type { ApprovalStep, AutomatedStep, DeployPhase, GateStep, LifecyclePlan, StepVerdict } from './dsl/plan.js';
+import { planFromPolicy } from './dsl/policy-plan.js';
+import type { TemplateRegistry } from './dsl/registry.js';
 import {
   approvalSignal,
+  promoteSignal,
   retireSignal,
   retrainSignal,
   statusQuery,
   supersededSignal,
   type ApprovalAttempt,
   type LifecycleStatus,
+  type PromoteRequest,
   type RetireRequest,
   type RetrainRequest,
   type SupersededNotice,
@@ -69,16 +76,22 @@ export interface MonitorCheckpoint {
   readonly superseded: SupersededNotice | null;
 }
 
-export interface LifecycleInput {
+interface LifecycleInputBase {
   readonly manifest: ModelManifest;
   readonly registeredBy: Principal;
-  readonly policy: LifecyclePolicy;
   readonly lineage?: Lineage;
   /** Set only by continue-as-new. */
   readonly resume?: MonitorCheckpoint;
 }
 
-export type EndedBy = 'failed-test' | 'failed-scan' | 'rejected' | 'expired' | 'superseded' | 'retired';
+/**
+ * A lifecycle runs one template version, named exactly (`high-risk@1`) so that replay uses the same logic.
+ * A bare `policy` is what lifecycles recorded before templates carried, and what ad-hoc development runs use.
+ */
+export type LifecycleInput = LifecycleInputBase &
+  ({ readonly template: string; readonly policy?: undefined } | { readonly policy: LifecyclePolicy; readonly template?: undefined });
+
+export type EndedBy = 'failed-test' | 'failed-scan' | 'rejected' | 'expired' | 'rolled-back' | 'superseded' | 'retired' | 'end-of-life';
 
 export interface LifecycleResult {
   readonly modelVersionId: string;
@@ -86,317 +99,446 @@ export interface LifecycleResult {
   readonly reason: string;
 }
 
+export type ModelLifecycle = (input: LifecycleInput) => Promise<LifecycleResult>;
+
+/** A gate that did not pass: how the lifecycle ends and on whose word. */
+interface Stop {
+  readonly endedBy: EndedBy;
+  readonly reason: string;
+  readonly actor: string;
+}
+
 /**
- * The life of one model version: register → test → security scan → approval → deploy → monitor loop →
- * retrain → retire. Every stage records its outcome through `recordStage`, so the history alone tells
- * what happened, when, and on whose word.
+ * Builds the lifecycle workflow over a template registry. The workflow bundle passes the released
+ * templates; tests of template evolution pass registries of their own.
  */
-export async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
-  const { manifest, registeredBy, lineage, resume } = input;
-  const policy = withPolicyDefaults(input.policy);
-  const workflowId = workflowInfo().workflowId;
-  const versionId = modelVersionId(manifest);
-
-  // ---- state (carried across continue-as-new through MonitorCheckpoint) ----
-  let seq = resume?.seq ?? 0;
-  let approvalSeq = resume?.approvalSeq ?? 0;
-  let stage: Stage = resume?.stage ?? 'register';
-  let monitorCycles = resume?.monitorCycles ?? 0;
-  let deployment: Deployment | null = resume?.deployment ?? null;
-  let approvals: ApprovalAttempt[] = [...(resume?.approvals ?? [])];
-  let successor = resume?.successor ?? null;
-  let pendingRetrain = resume?.pendingRetrain ?? null;
-  let pendingRetire = resume?.pendingRetire ?? null;
-  let superseded = resume?.superseded ?? null;
-  /** The approval gate: null until the lifecycle reaches it; closed once decided or expired. */
-  let gate: GateState | null = null;
-  let decision: ApprovalAttempt | null = null;
-  let gateDeadline: string | null = null;
-  const seenAttemptIds = new Set<string>();
-  /** The catalog row every projection references; attempts that arrive earlier wait for it. */
-  let registered = resume !== undefined;
-  const run = resume ? resume.run + 1 : 1;
-
-  const now = () => new Date().toISOString();
-
-  function enter(next: Stage): void {
-    stage = next;
-    upsertSearchAttributes([{ key: SA_STAGE, value: next }]);
-  }
-
-  async function record(outcome: StageOutcome, actor: string, detail: Record<string, unknown>, report?: ReportRef): Promise<void> {
-    seq += 1;
-    await recordStage({ workflowId, modelVersionId: versionId, seq, stage, outcome, at: now(), actor, detail, ...(report ? { report } : {}) });
-  }
-
-  // ---- messages ----
-  const gateContext = { policy: policy.approval, registeredBy, owningTeam: manifest.team };
-
-  setHandler(approvalSignal, async (request) => {
-    // A retried request (same attempt id) is the same attempt: judged and recorded once.
-    if (seenAttemptIds.has(request.attemptId) || approvals.some((a) => a.request.attemptId === request.attemptId)) return;
-    seenAttemptIds.add(request.attemptId);
-    const judged = judgeAttempt(gate, request, gateContext);
-    gate = judged.gate;
-    const attempt: ApprovalAttempt = { request, at: now(), stage, verdict: judged.verdict };
-    approvalSeq += 1;
-    approvals = [...approvals, attempt].slice(-APPROVALS_KEPT_IN_STATE);
-    if (attempt.verdict.status === 'accepted') decision = attempt;
-    // Awaiting only when needed keeps the command order of recorded histories (replay safety).
-    if (!registered) await condition(() => registered);
-    await recordApprovalAttempt({ workflowId, modelVersionId: versionId, seq: approvalSeq, attempt });
-  });
-  setHandler(retrainSignal, (request) => {
-    if (stage !== 'monitor' || pendingRetrain) {
-      log.warn('retrain request ignored', { stage, requestedBy: request.requestedBy.id });
-      return;
-    }
-    pendingRetrain = request;
-  });
-  setHandler(retireSignal, (request) => {
-    pendingRetire ??= request;
-  });
-  setHandler(supersededSignal, (notice) => {
-    superseded ??= notice;
-  });
-  setHandler(statusQuery, (): LifecycleStatus => ({
-    modelVersionId: versionId,
-    stage,
-    run,
-    monitorCycles,
-    approvals,
-    deployment,
-    successor,
-    parentWorkflowId: lineage?.parentWorkflowId ?? null,
-    gate:
-      gate?.open === true
-        ? { eligibleGroups: gate.eligibleGroups, approvals: gate.counted.map((c) => c.principal), quorum: policy.approval.quorum, deadline: gateDeadline }
-        : null,
-  }));
-
-  // ---- stages ----
-  async function register(): Promise<void> {
-    enter('register');
-    await registerVersion({
-      workflowId,
-      modelVersionId: versionId,
-      manifest,
-      registeredBy,
-      lineage: lineage ? { parentModelVersionId: lineage.parentModelVersionId, reason: lineage.reason } : null,
-      at: now(),
-    });
-    registered = true;
-    await record('passed', registeredBy.id, {
-      owner: manifest.owner,
-      riskTier: manifest.riskTier,
-      artifacts: manifest.artifacts.length,
-      parent: lineage?.parentModelVersionId ?? null,
-    });
-  }
-
-  async function testGate(): Promise<boolean> {
-    enter('test');
-    const result = await evaluateModel({ modelVersionId: versionId, metrics: manifest.metrics, minMetrics: policy.test.minMetrics });
-    await record(result.passed ? 'passed' : 'failed', STEWARD, { minMetrics: policy.test.minMetrics }, result.report);
-    return result.passed;
-  }
-
-  async function scanGate(): Promise<boolean> {
-    enter('scan');
-    const result = await scanArtifacts({ modelVersionId: versionId, artifacts: manifest.artifacts });
-    const passed = !severityAtLeast(result.maxSeverity, policy.scan.blockAt);
-    await record(passed ? 'passed' : 'failed', STEWARD, { maxSeverity: result.maxSeverity, blockAt: policy.scan.blockAt }, result.report);
-    return passed;
-  }
-
+export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
   /**
-   * Waits for the approvers: a quorum of distinct eligible approvers passes the gate, one rejection ends it.
-   * With a deadline, durable timers remind the approvers, notify the escalation group, and at the timeout
-   * reject or hand the gate to another group. Resolves with the deciding attempt, or null if it expired.
+   * The life of one model version: register → the template's gates (test, scan, approval, custom and
+   * parallel stages) → deploy (through the template's shadow and canary phases) → monitor loop → retrain →
+   * retire. Every stage records its outcome through `recordStage`, so the history alone tells what happened,
+   * when, on whose word, and under which template version.
    */
-  async function approvalGate(): Promise<ApprovalAttempt | null> {
-    enter('approval');
-    gate = openGate(policy.approval);
-    const opened = Date.now();
-    const { deadline } = policy.approval;
-    if (deadline) gateDeadline = new Date(opened + deadline.timeoutMs).toISOString();
-    // Waiting on people: recorded on entry too, so the catalog (and the inbox built on it) shows who waits.
-    await record('entered', STEWARD, {
-      groups: policy.approval.groups,
-      quorum: policy.approval.quorum,
-      requireEveryGroup: policy.approval.requireEveryGroup,
-      excludeOwningTeam: policy.approval.excludeOwningTeam,
-      deadline: gateDeadline,
-    });
+  return async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
+    const { manifest, registeredBy, lineage, resume } = input;
+    const plan: LifecyclePlan = input.template !== undefined ? registry.plan(input.template, manifest) : planFromPolicy(input.policy);
+    const workflowId = workflowInfo().workflowId;
+    const versionId = modelVersionId(manifest);
 
-    let expiresAt = deadline ? opened + deadline.timeoutMs : null;
-    let escalated = false;
-    for (const timer of gateTimers(policy.approval)) {
-      const at = timer.kind === 'timeout' ? expiresAt! : opened + timer.atMs;
-      if (await condition(() => !gate!.open, Math.max(at - Date.now(), 0))) break;
-      if (timer.kind === 'reminder') {
-        await notify(`reminder-${timer.index}`, 'approval.reminder', { groups: gate.eligibleGroups, approvals: gate.counted.length, deadline: gateDeadline });
-      } else if (timer.kind === 'escalation-notice') {
-        await notify('escalation-notice', 'approval.escalation', { group: timer.group, approvals: gate.counted.length, deadline: gateDeadline });
-      } else if (deadline!.onTimeout.action === 'escalate' && !escalated) {
-        // Hand the gate to the escalation group for a last stretch; approvals already counted still count.
-        escalated = true;
-        expiresAt = Date.now() + deadline!.onTimeout.extraMs;
-        gateDeadline = new Date(expiresAt).toISOString();
-        gate = { ...gate, eligibleGroups: [deadline!.onTimeout.group] };
-        await record('escalated', STEWARD, { groups: gate.eligibleGroups, quorum: policy.approval.quorum, deadline: gateDeadline });
-        if (await condition(() => !gate!.open, Math.max(expiresAt - Date.now(), 0))) break;
-        gate = { ...gate, open: false, expired: true };
-      } else {
-        gate = { ...gate, open: false, expired: true };
-      }
+    // ---- state (carried across continue-as-new through MonitorCheckpoint) ----
+    let seq = resume?.seq ?? 0;
+    let approvalSeq = resume?.approvalSeq ?? 0;
+    let stage: Stage = resume?.stage ?? 'register';
+    let monitorCycles = resume?.monitorCycles ?? 0;
+    let deployment: Deployment | null = resume?.deployment ?? null;
+    let approvals: ApprovalAttempt[] = [...(resume?.approvals ?? [])];
+    let successor = resume?.successor ?? null;
+    let pendingRetrain = resume?.pendingRetrain ?? null;
+    let pendingRetire = resume?.pendingRetire ?? null;
+    let superseded = resume?.superseded ?? null;
+    /** The approval gate under way: null until the lifecycle reaches one; closed once decided or expired. */
+    let gate: GateState | null = null;
+    let gateStep: ApprovalStep | null = null;
+    let decision: ApprovalAttempt | null = null;
+    let gateDeadline: string | null = null;
+    const seenAttemptIds = new Set<string>();
+    /** The deployment phase under way, and a request to cut it short. */
+    let phase: LifecycleStatus['phase'] = null;
+    let promotion: PromoteRequest | null = null;
+    /** The catalog row every projection references; attempts that arrive earlier wait for it. */
+    let registered = resume !== undefined;
+    const run = resume ? resume.run + 1 : 1;
+
+    const now = () => new Date().toISOString();
+
+    function enter(next: Stage): void {
+      stage = next;
+      upsertSearchAttributes([{ key: SA_STAGE, value: next }]);
     }
-    await condition(() => !gate!.open);
 
-    if (!decision) {
-      await record('expired', STEWARD, { deadline: gateDeadline, approvals: gate.counted.map((c) => c.principal) });
+    async function record(outcome: StageOutcome, actor: string, detail: Record<string, unknown>, report?: ReportRef, step?: string): Promise<void> {
+      seq += 1;
+      await recordStage({
+        workflowId,
+        modelVersionId: versionId,
+        seq,
+        stage,
+        ...(step ? { step } : {}),
+        outcome,
+        at: now(),
+        actor,
+        detail,
+        ...(report ? { report } : {}),
+      });
+    }
+
+    // ---- messages ----
+    setHandler(approvalSignal, async (request) => {
+      // A retried request (same attempt id) is the same attempt: judged and recorded once.
+      if (seenAttemptIds.has(request.attemptId) || approvals.some((a) => a.request.attemptId === request.attemptId)) return;
+      seenAttemptIds.add(request.attemptId);
+      const judged = judgeAttempt(gate, request, { policy: gateStep?.policy ?? defaultApprovalPolicy, registeredBy, owningTeam: manifest.team });
+      gate = judged.gate;
+      const attempt: ApprovalAttempt = { request, at: now(), stage, verdict: judged.verdict };
+      approvalSeq += 1;
+      approvals = [...approvals, attempt].slice(-APPROVALS_KEPT_IN_STATE);
+      if (attempt.verdict.status === 'accepted') decision = attempt;
+      // Awaiting only when needed keeps the command order of recorded histories (replay safety).
+      if (!registered) await condition(() => registered);
+      await recordApprovalAttempt({ workflowId, modelVersionId: versionId, seq: approvalSeq, attempt });
+    });
+    setHandler(retrainSignal, (request) => {
+      if (stage !== 'monitor' || pendingRetrain) {
+        log.warn('retrain request ignored', { stage, requestedBy: request.requestedBy.id });
+        return;
+      }
+      pendingRetrain = request;
+    });
+    setHandler(retireSignal, (request) => {
+      pendingRetire ??= request;
+    });
+    setHandler(promoteSignal, (request) => {
+      if (!phase) {
+        log.warn('promotion ignored: no deployment phase under way', { stage, requestedBy: request.requestedBy.id });
+        return;
+      }
+      promotion ??= request;
+    });
+    setHandler(supersededSignal, (notice) => {
+      superseded ??= notice;
+    });
+    setHandler(statusQuery, (): LifecycleStatus => ({
+      modelVersionId: versionId,
+      template: plan.template,
+      stage,
+      run,
+      monitorCycles,
+      approvals,
+      deployment,
+      phase,
+      successor,
+      parentWorkflowId: lineage?.parentWorkflowId ?? null,
+      gate:
+        gate?.open === true && gateStep
+          ? { eligibleGroups: gate.eligibleGroups, approvals: gate.counted.map((c) => c.principal), quorum: gateStep.policy.quorum, deadline: gateDeadline }
+          : null,
+    }));
+
+    // ---- stages ----
+    async function register(): Promise<void> {
+      enter('register');
+      await registerVersion({
+        workflowId,
+        modelVersionId: versionId,
+        manifest,
+        registeredBy,
+        lineage: lineage ? { parentModelVersionId: lineage.parentModelVersionId, reason: lineage.reason } : null,
+        at: now(),
+        ...(input.template !== undefined ? { template: input.template } : {}),
+      });
+      registered = true;
+      await record('passed', registeredBy.id, {
+        owner: manifest.owner,
+        riskTier: manifest.riskTier,
+        artifacts: manifest.artifacts.length,
+        parent: lineage?.parentModelVersionId ?? null,
+        template: plan.template,
+      });
+    }
+
+    /** Runs the template's gates in order; the first that does not pass ends the lifecycle. */
+    async function gates(): Promise<Stop | null> {
+      for (const step of plan.gates) {
+        const stop = step.kind === 'approval' ? await approvalGate(step) : await automatedGate(step);
+        if (stop) return stop;
+      }
       return null;
     }
-    const accepted: ApprovalAttempt = decision;
-    const approved = accepted.request.decision === 'approve';
-    await record(approved ? 'passed' : 'rejected', accepted.request.principal.id, {
-      decision: accepted.request.decision,
-      comment: accepted.request.comment,
-      roles: accepted.request.principal.roles,
-      approvers: approved ? gate.counted.map((c) => c.principal) : [],
-    });
-    return accepted;
-  }
 
-  async function notify(key: string, type: string, data: Record<string, unknown>): Promise<void> {
-    await publishEvent({ id: `${workflowId}/${key}`, type, modelVersionId: versionId, workflowId, at: now(), data });
-  }
-
-  async function deploy(): Promise<void> {
-    enter('deploy');
-    deployment = await deployVersion({
-      deploymentId: `${workflowId}/deploy`,
-      modelName: manifest.name,
-      modelVersionId: versionId,
-      target: manifest.deploymentTarget,
-      at: now(),
-    });
-    await record('passed', STEWARD, { ...deployment, strategy: 'replace' });
-    if (lineage) await notifyParentSuperseded(lineage);
-  }
-
-  async function notifyParentSuperseded(link: Lineage): Promise<void> {
-    try {
-      await getExternalWorkflowHandle(link.parentWorkflowId).signal(supersededSignal, {
-        successorWorkflowId: workflowId,
-        successorVersion: manifest.version,
-      });
-    } catch (err) {
-      // The parent may have been retired already; its deployment row was closed by deployVersion anyway.
-      log.warn('could not notify the parent lifecycle', { parent: link.parentWorkflowId, error: String(err) });
+    async function automatedGate(step: Exclude<GateStep, ApprovalStep>): Promise<Stop | null> {
+      if (step.kind !== 'parallel') return automated(step);
+      const stops = await Promise.all(step.steps.map(automated));
+      return stops.find((s) => s !== null) ?? null;
     }
-  }
 
-  async function retrain(request: RetrainRequest): Promise<void> {
-    enter('retrain');
-    const version = bumpVersion(manifest.version, policy.retrain.versionBump);
-    const childManifest: ModelManifest = {
-      ...manifest,
-      version,
-      artifacts: request.artifacts ? [...request.artifacts] : manifest.artifacts,
-      metrics: request.metrics ? { ...request.metrics } : manifest.metrics,
-    };
-    const childWorkflowId = lifecycleWorkflowId(childManifest);
-    try {
-      await startChild(modelLifecycle, {
-        workflowId: childWorkflowId,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: lifecycleSearchAttributes(childManifest, 'register'),
-        args: [
-          {
-            manifest: childManifest,
-            registeredBy: request.requestedBy,
-            policy,
-            lineage: { parentWorkflowId: workflowId, parentModelVersionId: versionId, reason: request.reason },
-          },
-        ],
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      await record('failed', request.requestedBy.id, { reason: request.reason, problem: `${childWorkflowId} already exists` });
-      enter('monitor');
-      return;
-    }
-    successor = { workflowId: childWorkflowId, version };
-    await record('passed', request.requestedBy.id, { reason: request.reason, successor: childWorkflowId });
-  }
-
-  async function retire(endedBy: EndedBy, reason: string, actor: string): Promise<LifecycleResult> {
-    enter('retire');
-    if (deployment) await endDeployment({ deploymentId: deployment.deploymentId, at: now(), reason });
-    await record('completed', actor, { endedBy, reason });
-    await condition(allHandlersFinished);
-    return { modelVersionId: versionId, endedBy, reason };
-  }
-
-  /** Watches the live deployment until the version is superseded or retired; continues-as-new to stay small. */
-  async function monitor(): Promise<LifecycleResult> {
-    if (!resume) {
-      enter('monitor');
-      await record('passed', STEWARD, { intervalMs: policy.monitor.intervalMs, deployment });
-    }
-    let cyclesThisRun = 0;
-    for (;;) {
-      if (superseded) return retire('superseded', `replaced by ${superseded.successorWorkflowId}`, STEWARD);
-      if (pendingRetire) return retire('retired', pendingRetire.reason, pendingRetire.requestedBy.id);
-      if (pendingRetrain) {
-        await retrain(pendingRetrain);
-        pendingRetrain = null;
-        continue;
+    async function automated(step: AutomatedStep): Promise<Stop | null> {
+      if (step.kind === 'test') {
+        enter('test');
+        const { min, max } = step.bounds;
+        const hasMax = Object.keys(max).length > 0;
+        const result = await evaluateModel({ modelVersionId: versionId, metrics: manifest.metrics, minMetrics: min, ...(hasMax ? { maxMetrics: max } : {}) });
+        await record(result.passed ? 'passed' : 'failed', STEWARD, { minMetrics: min, ...(hasMax ? { maxMetrics: max } : {}) }, result.report, step.name);
+        return result.passed ? null : { endedBy: 'failed-test', reason: `${step.name}: metrics outside the template's bounds`, actor: STEWARD };
       }
-      if (cyclesThisRun >= policy.monitor.cyclesPerRun || workflowInfo().continueAsNewSuggested) {
-        await condition(allHandlersFinished);
-        return continueAsNew<typeof modelLifecycle>({ ...input, resume: checkpoint() });
+      if (step.kind === 'scan') {
+        enter('scan');
+        const result = await scanArtifacts({ modelVersionId: versionId, artifacts: manifest.artifacts });
+        const passed = !severityAtLeast(result.maxSeverity, step.blockAt);
+        await record(passed ? 'passed' : 'failed', STEWARD, { maxSeverity: result.maxSeverity, blockAt: step.blockAt }, result.report, step.name);
+        return passed ? null : { endedBy: 'failed-scan', reason: 'security findings at or above the blocking severity', actor: STEWARD };
       }
-      const interrupted = await condition(
-        () => superseded !== null || pendingRetire !== null || pendingRetrain !== null,
-        policy.monitor.intervalMs,
+      enter(step.phase);
+      const verdict: StepVerdict = await step.run({ manifest, modelVersionId: versionId, activities: { evaluateModel } });
+      await record(verdict.passed ? 'passed' : 'failed', STEWARD, { reason: verdict.reason, ...verdict.detail }, verdict.report, step.name);
+      if (verdict.passed) return null;
+      return { endedBy: step.phase === 'scan' ? 'failed-scan' : 'failed-test', reason: `${step.name}: ${verdict.reason}`, actor: STEWARD };
+    }
+
+    /**
+     * Waits for the approvers: a quorum of distinct eligible approvers passes the gate, one rejection ends it.
+     * With a deadline, durable timers remind the approvers, notify the escalation group, and at the timeout
+     * reject or hand the gate to another group.
+     */
+    async function approvalGate(step: ApprovalStep): Promise<Stop | null> {
+      const { policy, name: named } = step;
+      enter('approval');
+      gateStep = step;
+      decision = null;
+      gate = openGate(policy);
+      const opened = Date.now();
+      const { deadline } = policy;
+      gateDeadline = deadline ? new Date(opened + deadline.timeoutMs).toISOString() : null;
+      // Waiting on people: recorded on entry too, so the catalog (and the inbox built on it) shows who waits.
+      await record(
+        'entered',
+        STEWARD,
+        { groups: policy.groups, quorum: policy.quorum, requireEveryGroup: policy.requireEveryGroup, excludeOwningTeam: policy.excludeOwningTeam, deadline: gateDeadline },
+        undefined,
+        named,
       );
-      if (interrupted) continue;
-      cyclesThisRun += 1;
-      monitorCycles += 1;
-      const probe = await probeDeployment({ deploymentId: deployment!.deploymentId });
-      if (probe.ended && !superseded) return retire('superseded', probe.endReason ?? 'deployment ended', STEWARD);
+
+      let expiresAt = deadline ? opened + deadline.timeoutMs : null;
+      let escalated = false;
+      for (const timer of gateTimers(policy)) {
+        const at = timer.kind === 'timeout' ? expiresAt! : opened + timer.atMs;
+        if (await condition(() => !gate!.open, Math.max(at - Date.now(), 0))) break;
+        if (timer.kind === 'reminder') {
+          await notify(`${prefix(named)}reminder-${timer.index}`, 'approval.reminder', { groups: gate.eligibleGroups, approvals: gate.counted.length, deadline: gateDeadline });
+        } else if (timer.kind === 'escalation-notice') {
+          await notify(`${prefix(named)}escalation-notice`, 'approval.escalation', { group: timer.group, approvals: gate.counted.length, deadline: gateDeadline });
+        } else if (deadline!.onTimeout.action === 'escalate' && !escalated) {
+          // Hand the gate to the escalation group for a last stretch; approvals already counted still count.
+          escalated = true;
+          expiresAt = Date.now() + deadline!.onTimeout.extraMs;
+          gateDeadline = new Date(expiresAt).toISOString();
+          gate = { ...gate, eligibleGroups: [deadline!.onTimeout.group] };
+          await record('escalated', STEWARD, { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: gateDeadline }, undefined, named);
+          if (await condition(() => !gate!.open, Math.max(expiresAt - Date.now(), 0))) break;
+          gate = { ...gate, open: false, expired: true };
+        } else {
+          gate = { ...gate, open: false, expired: true };
+        }
+      }
+      await condition(() => !gate!.open);
+
+      if (!decision) {
+        await record('expired', STEWARD, { deadline: gateDeadline, approvals: gate.counted.map((c) => c.principal) }, undefined, named);
+        return { endedBy: 'expired', reason: 'no decision before the approval deadline', actor: STEWARD };
+      }
+      const accepted: ApprovalAttempt = decision;
+      const { principal, comment } = accepted.request;
+      const approved = accepted.request.decision === 'approve';
+      await record(
+        approved ? 'passed' : 'rejected',
+        principal.id,
+        { decision: accepted.request.decision, comment, roles: principal.roles, approvers: approved ? gate.counted.map((c) => c.principal) : [] },
+        undefined,
+        named,
+      );
+      return approved ? null : { endedBy: 'rejected', reason: comment || 'rejected by approver', actor: principal.id };
     }
-  }
 
-  function checkpoint(): MonitorCheckpoint {
-    return {
-      seq,
-      approvalSeq,
-      run,
-      stage: stage === 'retrain' ? 'retrain' : 'monitor',
-      monitorCycles,
-      deployment: deployment!,
-      approvals,
-      successor,
-      pendingRetrain,
-      pendingRetire,
-      superseded,
-    };
-  }
+    /** Event ids of the first approval gate keep their recorded form; later gates are told apart by name. */
+    function prefix(step: string): string {
+      return plan.gates.find((g) => g.kind === 'approval')?.name === step ? '' : `${step}/`;
+    }
 
-  // ---- the lifecycle ----
-  if (resume) return monitor();
+    async function notify(key: string, type: string, data: Record<string, unknown>): Promise<void> {
+      await publishEvent({ id: `${workflowId}/${key}`, type, modelVersionId: versionId, workflowId, at: now(), data });
+    }
 
-  await register();
-  if (!(await testGate())) return retire('failed-test', 'metrics below the policy minimum', STEWARD);
-  if (!(await scanGate())) return retire('failed-scan', 'security findings at or above the blocking severity', STEWARD);
-  const approval = await approvalGate();
-  if (!approval) return retire('expired', 'no decision before the approval deadline', STEWARD);
-  if (approval.request.decision === 'reject') {
-    return retire('rejected', approval.request.comment || 'rejected by approver', approval.request.principal.id);
-  }
-  await deploy();
-  return monitor();
+    /** Walks the template's phases (shadow, canary), then replaces the champion. */
+    async function deploy(): Promise<Stop | null> {
+      enter('deploy');
+      for (const p of plan.deploy.phases) {
+        const stop = await deployPhase(p);
+        if (stop) return stop;
+      }
+      deployment = await deployVersion({
+        deploymentId: `${workflowId}/deploy`,
+        modelName: manifest.name,
+        modelVersionId: versionId,
+        target: manifest.deploymentTarget,
+        at: now(),
+      });
+      await record('passed', STEWARD, { ...deployment, strategy: 'replace' });
+      if (lineage) await notifyParentSuperseded(lineage);
+      return null;
+    }
+
+    /**
+     * One phase: the candidate takes its share of traffic for the hold time (or until someone promotes it),
+     * then must still be healthy to go on. A phase ended behind the lifecycle's back rolls the version back.
+     */
+    async function deployPhase(p: DeployPhase): Promise<Stop | null> {
+      const phaseDeployment = await deployVersion({
+        deploymentId: `${workflowId}/deploy/${p.name}`,
+        modelName: manifest.name,
+        modelVersionId: versionId,
+        target: manifest.deploymentTarget,
+        at: now(),
+        strategy: p.mode,
+        trafficShare: p.trafficShare,
+      });
+      const until = new Date(Date.now() + p.holdMs).toISOString();
+      phase = { name: p.name, mode: p.mode, trafficShare: p.trafficShare, until };
+      await record('entered', STEWARD, { ...phaseDeployment, strategy: p.mode, trafficShare: p.trafficShare, until }, undefined, p.name);
+      await condition(() => promotion !== null || pendingRetire !== null, p.holdMs);
+      const cut = promotion;
+      phase = null;
+      promotion = null;
+
+      if (pendingRetire) {
+        await endDeployment({ deploymentId: phaseDeployment.deploymentId, at: now(), reason: `retired during ${p.name}` });
+        return { endedBy: 'retired', reason: pendingRetire.reason, actor: pendingRetire.requestedBy.id };
+      }
+      const probe = await probeDeployment({ deploymentId: phaseDeployment.deploymentId });
+      if (probe.ended) {
+        await record('failed', STEWARD, { reason: probe.endReason ?? 'phase deployment ended' }, undefined, p.name);
+        return { endedBy: 'rolled-back', reason: `${p.name}: ${probe.endReason ?? 'phase deployment ended'}`, actor: STEWARD };
+      }
+      const reason = cut ? `promoted early: ${cut.reason}` : 'hold time elapsed, healthy';
+      await endDeployment({ deploymentId: phaseDeployment.deploymentId, at: now(), reason: `promoted after ${p.name}` });
+      await record('passed', cut?.requestedBy.id ?? STEWARD, { reason }, undefined, p.name);
+      return null;
+    }
+
+    async function notifyParentSuperseded(link: Lineage): Promise<void> {
+      try {
+        await getExternalWorkflowHandle(link.parentWorkflowId).signal(supersededSignal, {
+          successorWorkflowId: workflowId,
+          successorVersion: manifest.version,
+        });
+      } catch (err) {
+        // The parent may have been retired already; its deployment row was closed by deployVersion anyway.
+        log.warn('could not notify the parent lifecycle', { parent: link.parentWorkflowId, error: String(err) });
+      }
+    }
+
+    async function retrain(request: RetrainRequest): Promise<void> {
+      enter('retrain');
+      const version = bumpVersion(manifest.version, plan.retrain.versionBump);
+      const childManifest: ModelManifest = {
+        ...manifest,
+        version,
+        artifacts: request.artifacts ? [...request.artifacts] : manifest.artifacts,
+        metrics: request.metrics ? { ...request.metrics } : manifest.metrics,
+      };
+      const childWorkflowId = lifecycleWorkflowId(childManifest);
+      const childInput: LifecycleInput = {
+        manifest: childManifest,
+        registeredBy: request.requestedBy,
+        ...(input.template !== undefined ? { template: input.template } : { policy: input.policy }),
+        lineage: { parentWorkflowId: workflowId, parentModelVersionId: versionId, reason: request.reason },
+      };
+      try {
+        await startChild<ModelLifecycle>('modelLifecycle', {
+          workflowId: childWorkflowId,
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          typedSearchAttributes: lifecycleSearchAttributes(childManifest, 'register'),
+          memo: { template: plan.template, registeredBy: request.requestedBy.id },
+          args: [childInput],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        await record('failed', request.requestedBy.id, { reason: request.reason, problem: `${childWorkflowId} already exists` });
+        enter('monitor');
+        return;
+      }
+      successor = { workflowId: childWorkflowId, version };
+      await record('passed', request.requestedBy.id, { reason: request.reason, successor: childWorkflowId });
+    }
+
+    async function retire({ endedBy, reason, actor }: Stop): Promise<LifecycleResult> {
+      enter('retire');
+      if (deployment) await endDeployment({ deploymentId: deployment.deploymentId, at: now(), reason });
+      await record('completed', actor, { endedBy, reason });
+      await condition(allHandlersFinished);
+      return { modelVersionId: versionId, endedBy, reason };
+    }
+
+    /** Watches the live deployment until the version is superseded, retired or reaches its end of life. */
+    async function monitor(): Promise<LifecycleResult> {
+      const { intervalMs, cyclesPerRun } = plan.monitor;
+      if (!resume) {
+        enter('monitor');
+        const watching = plan.template === 'inline' ? {} : { drift: plan.monitor.drift, kpis: plan.monitor.kpis, maxErrorRate: plan.monitor.maxErrorRate };
+        await record('passed', STEWARD, { intervalMs, deployment, ...watching });
+      }
+      const endOfLife = plan.retire.maxLifetimeMs === null ? null : Date.parse(deployment!.since) + plan.retire.maxLifetimeMs;
+      let cyclesThisRun = 0;
+      for (;;) {
+        if (superseded) return retire({ endedBy: 'superseded', reason: `replaced by ${superseded.successorWorkflowId}`, actor: STEWARD });
+        if (pendingRetire) return retire({ endedBy: 'retired', reason: pendingRetire.reason, actor: pendingRetire.requestedBy.id });
+        if (endOfLife !== null && Date.now() >= endOfLife) {
+          return retire({ endedBy: 'end-of-life', reason: `reached the template's maximum lifetime (${plan.retire.maxLifetimeMs} ms in production)`, actor: STEWARD });
+        }
+        if (pendingRetrain) {
+          await retrain(pendingRetrain);
+          pendingRetrain = null;
+          continue;
+        }
+        if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) return continueAtBoundary();
+        const wait = endOfLife === null ? intervalMs : Math.max(Math.min(intervalMs, endOfLife - Date.now()), 0);
+        const interrupted = await condition(() => superseded !== null || pendingRetire !== null || pendingRetrain !== null, wait);
+        if (interrupted || (endOfLife !== null && Date.now() >= endOfLife)) continue;
+        cyclesThisRun += 1;
+        monitorCycles += 1;
+        const probe = await probeDeployment({ deploymentId: deployment!.deploymentId });
+        if (probe.ended && !superseded) return retire({ endedBy: 'superseded', reason: probe.endReason ?? 'deployment ended', actor: STEWARD });
+      }
+    }
+
+    /**
+     * The safe point between two runs of the monitor loop. A template version that declares `migrateFrom`
+     * this lifecycle's version takes over here, behind a patch marker, so histories recorded before the
+     * migration existed replay unchanged.
+     */
+    async function continueAtBoundary(): Promise<never> {
+      await condition(allHandlersFinished);
+      const from = input.template;
+      const target = from !== undefined ? registry.migrationFrom(from) : null;
+      if (from !== undefined && target && patched(`steward:template-migration:${from}->${target.ref}`)) {
+        await record('migrated', STEWARD, { from, to: target.ref }, undefined, 'template');
+        upsertMemo({ template: target.ref });
+        await condition(allHandlersFinished);
+        return continueAsNew<ModelLifecycle>({ ...input, template: target.ref, resume: checkpoint() });
+      }
+      return continueAsNew<ModelLifecycle>({ ...input, resume: checkpoint() });
+    }
+
+    function checkpoint(): MonitorCheckpoint {
+      return {
+        seq,
+        approvalSeq,
+        run,
+        stage: stage === 'retrain' ? 'retrain' : 'monitor',
+        monitorCycles,
+        deployment: deployment!,
+        approvals,
+        successor,
+        pendingRetrain,
+        pendingRetire,
+        superseded,
+      };
+    }
+
+    // ---- the lifecycle ----
+    if (resume) return monitor();
+
+    await register();
+    const stopped = (await gates()) ?? (await deploy());
+    if (stopped) return retire(stopped);
+    return monitor();
+  };
 }

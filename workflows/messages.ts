@@ -36,6 +36,13 @@ export interface RetireRequest {
 }
 export const retireSignal = defineSignal<[RetireRequest]>('retire');
 
+/** Cuts a deployment phase (shadow, canary) short: the lifecycle moves to the next phase at once. */
+export interface PromoteRequest {
+  readonly requestedBy: Principal;
+  readonly reason: string;
+}
+export const promoteSignal = defineSignal<[PromoteRequest]>('promote');
+
 /** Sent by a retrained successor once it is deployed in this version's place. */
 export interface SupersededNotice {
   readonly successorWorkflowId: string;
@@ -69,12 +76,16 @@ export interface ApprovalAttempt {
 
 export interface LifecycleStatus {
   readonly modelVersionId: string;
+  /** `name@version` of the template the lifecycle runs, or `inline`. */
+  readonly template: string;
   readonly stage: Stage;
   /** 1 for the first run; grows with each continue-as-new of the monitor loop. */
   readonly run: number;
   readonly monitorCycles: number;
   readonly approvals: readonly ApprovalAttempt[];
   readonly deployment: Deployment | null;
+  /** The deployment phase under way (shadow, canary) and when it ends on its own. */
+  readonly phase: { readonly name: string; readonly mode: 'shadow' | 'canary'; readonly trafficShare: number; readonly until: string } | null;
   readonly successor: { readonly workflowId: string; readonly version: string } | null;
   readonly parentWorkflowId: string | null;
   /** The approval gate while it is open: who may still decide and how far the quorum is. */

@@ -1,0 +1,64 @@
+import type { ModelManifest } from '../../core/manifest.js';
+import type { LifecyclePlan } from './plan.js';
+import { TemplateError, type Template } from './template.js';
+
+/** A template reference as a manifest writes it: `name` (newest version) or `name@version`. */
+const REF = /^([a-z0-9][a-z0-9-]*)(?:@(\d+))?$/;
+
+export class UnknownTemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnknownTemplateError';
+  }
+}
+
+/**
+ * Every template this build of Steward knows, keyed by `name@version`. Built once when the workflow bundle
+ * (or the API) loads; building it checks every template against sample manifests of every risk tier and
+ * kind, so a template with a wrong option fails at load with the template, stage and option named.
+ */
+export class TemplateRegistry {
+  private readonly byRef = new Map<string, Template>();
+
+  constructor(templates: readonly Template[], probes: readonly ModelManifest[] = []) {
+    for (const template of templates) {
+      if (this.byRef.has(template.ref)) throw new TemplateError(template.ref, null, 'is defined twice');
+      this.byRef.set(template.ref, template);
+    }
+    for (const template of templates) {
+      for (const probe of probes) template.plan(probe);
+      for (const from of template.migrateFrom ?? []) {
+        if (!this.byRef.has(from)) throw new TemplateError(template.ref, null, `migrateFrom names ${from}, which is not a known template`);
+        if (from === template.ref) throw new TemplateError(template.ref, null, 'cannot migrate from itself');
+      }
+    }
+  }
+
+  list(): Template[] {
+    return [...this.byRef.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+  }
+
+  /** `name` → its newest version; `name@version` → exactly that one. */
+  resolve(reference: string): Template {
+    const match = REF.exec(reference);
+    if (!match) throw new UnknownTemplateError(`"${reference}" is not a template reference (name or name@version)`);
+    const [, name, version] = match;
+    const candidates = this.list().filter((t) => t.name === name);
+    const found = version === undefined ? candidates.at(-1) : candidates.find((t) => t.version === Number(version));
+    if (!found) {
+      const known = candidates.length ? candidates.map((t) => t.ref) : this.list().map((t) => t.ref);
+      throw new UnknownTemplateError(`no template ${reference} (known: ${known.join(', ')})`);
+    }
+    return found;
+  }
+
+  plan(ref: string, manifest: ModelManifest): LifecyclePlan {
+    return this.resolve(ref).plan(manifest);
+  }
+
+  /** The template a lifecycle on `ref` moves to at its next continue-as-new, if one declares the migration. */
+  migrationFrom(ref: string): Template | null {
+    const targets = this.list().filter((t) => t.migrateFrom?.includes(ref));
+    return targets.at(-1) ?? null;
+  }
+}
