@@ -6,7 +6,7 @@ import { modelPage, versionPage } from '../../catalog/inventory.js';
 import { authorize, anyRole, isRole, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
-import { retireSignal, retrainSignal } from '../../workflows/messages.js';
+import { promoteSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
 import { modelIdParams, modelRefParams } from './params.js';
 
 const reasonBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(2000) });
@@ -16,7 +16,7 @@ const retrainBody = reasonBody.extend({
   metrics: z.record(z.string().min(1), z.number().finite()).optional(),
 });
 
-/** Registration and lifecycle control: register, read, retrain, retire. */
+/** Registration and lifecycle control: register, read, promote, retrain, retire. */
 export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
   const engineer = authorize(authenticate, isRole('engineer', 'admin'), 'engineer');
 
@@ -76,6 +76,22 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
       await lifecycles.requireRunning(ref);
       await lifecycles.handle(ref).signal(retireSignal, { requestedBy: principalOf(request), reason: request.body.reason });
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'retire' });
+    },
+  );
+
+  app.post(
+    '/models/:id/promote',
+    { schema: { params: modelIdParams, body: reasonBody }, onRequest: engineer },
+    async (request, reply) => {
+      const ref = request.params.id;
+      await lifecycles.requireRunning(ref);
+      // Ends the template's shadow or canary phase now instead of at its hold time; the lifecycle records who and why.
+      const { phase, stage } = await lifecycles.handle(ref).query(statusQuery);
+      if (!phase) {
+        throw new ApiError(409, 'no_deployment_phase', `${modelVersionId(ref)} is not in a shadow or canary phase (stage ${stage})`);
+      }
+      await lifecycles.handle(ref).signal(promoteSignal, { requestedBy: principalOf(request), reason: request.body.reason });
+      return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'promote', phase: phase.name });
     },
   );
 };

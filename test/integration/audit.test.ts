@@ -168,7 +168,8 @@ describe('evidence that outlives Temporal', () => {
     const { client, api, database, taskQueue } = stack;
     const erin = await createApiToken(database.db, 'erin', ['engineer']);
     const ava = await createApiToken(database.db, 'ava', ['approver:risk']);
-    const manifest = await sampleManifest({ name: 'archived' });
+    // No inline policy here: a medium-risk model on the default (standard) template, with one approver.
+    const manifest = await sampleManifest({ name: 'archived', riskTier: 'medium' });
     await api.call('POST', '/models', { token: erin, body: manifest });
     const id = `${manifest.name}@1.0.0`;
     await eventually('approval', async () => {

@@ -67,6 +67,7 @@ describe('authentication and authorisation', () => {
     ['GET', '/events', SIGNED_IN],
     ['POST', `/models/${modelId}/retrain`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/no-such-model@1.0.0/retire`, ['engineer', 'admin'], { reason: 'matrix' }],
+    ['POST', `/models/${modelId}/promote`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', '/webhooks', ['admin'], { url: 'http://127.0.0.1:9/hook', secret: 'matrix-secret-0123' }],
     ['GET', '/webhooks', ['admin']],
     ['DELETE', '/webhooks/00000000-0000-4000-8000-000000000000', ['admin']],

@@ -1,0 +1,185 @@
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken } from '../../api/tokens.js';
+import { lifecycleRunHistories } from '../../audit/run-histories.js';
+import type { ManifestInput } from '../../core/manifest.js';
+import { lifecycleWorkflowId } from '../../core/model-id.js';
+import type { LifecycleResult } from '../../workflows/lifecycle.js';
+import { statusQuery } from '../../workflows/messages.js';
+import { eventually, startTestStack, type TestApi, type TestDatabase, type TestStack } from '../harness/index.js';
+import { stageTransitionsIn } from '../harness/history.js';
+import { sampleManifest } from '../harness/manifests.js';
+
+/**
+ * One lifecycle of each example template, end to end on the real dev server, with no inline policy: the
+ * manifest picks the template and the template decides the path.
+ */
+describe('each example template drives its own lifecycle', () => {
+  let stack: TestStack;
+  let client: Client;
+  let api: TestApi;
+  let database: TestDatabase;
+  const token: Record<'erin' | 'rita' | 'ravi' | 'bo', string> = { erin: '', rita: '', ravi: '', bo: '' };
+
+  beforeAll(async () => {
+    stack = await startTestStack('templates');
+    ({ client, api, database } = stack);
+    token.erin = await createApiToken(database.db, 'erin', ['engineer'], ['credit-risk']);
+    token.rita = await createApiToken(database.db, 'rita', ['approver:risk'], ['model-risk']);
+    token.ravi = await createApiToken(database.db, 'ravi', ['approver:risk'], ['model-risk']);
+    token.bo = await createApiToken(database.db, 'bo', ['approver:business'], ['lending']);
+  });
+  afterAll(() => stack?.stop());
+
+  const handleOf = (m: ManifestInput) => client.workflow.getHandle(lifecycleWorkflowId({ name: m.name, version: m.version }));
+  const idOf = (m: ManifestInput) => `${m.name}@${m.version}`;
+  const status = (m: ManifestInput) => handleOf(m).query(statusQuery);
+  const approve = (m: ManifestInput, who: keyof typeof token, comment = 'evidence reviewed') =>
+    api.call('POST', `/models/${idOf(m)}/approvals`, { token: token[who], body: { decision: 'approve', comment } });
+  const until = (what: string, m: ManifestInput, test: (s: Awaited<ReturnType<typeof status>>) => boolean) =>
+    eventually(what, async () => {
+      const s = await status(m);
+      return test(s) ? s : undefined;
+    });
+  const deploymentsOf = (m: ManifestInput) =>
+    database.db.selectFrom('deployments').selectAll().where('model_version_id', '=', idOf(m)).orderBy('from_time').orderBy('id').execute();
+  async function transitions(m: ManifestInput) {
+    const runs = await lifecycleRunHistories(client, handleOf(m).workflowId);
+    return runs.flatMap((r) => stageTransitionsIn(r.history)).map((t) => `${t.stage}${t.step && t.step !== t.stage ? `/${t.step}` : ''}:${t.outcome}`);
+  }
+  async function retire(m: ManifestInput): Promise<LifecycleResult> {
+    expect((await api.call('POST', `/models/${idOf(m)}/retire`, { token: token.erin, body: { reason: 'test over' } })).status).toBe(202);
+    return (await handleOf(m).result()) as LifecycleResult;
+  }
+
+  it('standard: a medium-risk model needs one risk approver and goes straight to production', async () => {
+    const m = await sampleManifest({ name: 'std', riskTier: 'medium' });
+    expect((await api.call('POST', '/models', { token: token.erin, body: m })).status).toBe(201);
+    await until('the approval gate', m, (s) => s.gate !== null);
+    expect((await approve(m, 'rita')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
+    const live = await until('monitoring', m, (s) => s.stage === 'monitor');
+    expect(live.template).toBe('standard@1');
+    expect((await handleOf(m).describe()).memo).toMatchObject({ template: 'standard@1' });
+
+    expect(await transitions(m)).toEqual(['register:passed', 'test:passed', 'scan:passed', 'approval:entered', 'approval:passed', 'deploy:passed', 'monitor:passed']);
+    expect((await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share])).toEqual([['replace', 1]]);
+    const row = await database.db.selectFrom('model_versions').select(['template']).where('id', '=', idOf(m)).executeTakeFirstOrThrow();
+    expect(row.template).toBe('standard@1');
+    expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
+  });
+
+  it('high-risk: refuses to deploy on one approval, then runs shadow and canary phases before production', async () => {
+    const m = await sampleManifest({
+      name: 'hr',
+      riskTier: 'high',
+      template: 'high-risk',
+      metrics: { auc: 0.91, disparateImpactRatio: 0.86, equalOpportunityDifference: 0.03 },
+    });
+    expect((await api.call('POST', '/models', { token: token.erin, body: m })).status).toBe(201);
+    await until('the approval gate', m, (s) => s.gate !== null);
+
+    // One approval is counted, not enough; the same approver again is refused; nothing is deployed.
+    expect((await approve(m, 'rita')).body.verdict).toEqual({ status: 'counted', approvals: 1, quorum: 2, missingGroups: [] });
+    expect((await approve(m, 'rita')).body.verdict).toEqual({ status: 'refused', reason: 'duplicate-approver' });
+    expect((await status(m)).stage).toBe('approval');
+    expect(await deploymentsOf(m)).toEqual([]);
+
+    expect((await approve(m, 'ravi')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
+    const shadow = await until('the shadow phase', m, (s) => s.phase?.name === 'shadow');
+    expect(shadow.phase).toMatchObject({ mode: 'shadow', trafficShare: 0 });
+    expect((await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share, d.to_time])).toEqual([['shadow', 0, null]]);
+    // A shadow serves nobody, so it is not "in production".
+    const production = async () => (await api.call('GET', `/production?model=${m.name}`, { token: token.erin })).body.deployments.map((d: { strategy: string }) => d.strategy);
+    expect(await production()).toEqual([]);
+
+    // The shadow holds for three days unless an engineer promotes it; the promotion is recorded with its reason.
+    expect((await api.call('POST', `/models/${idOf(m)}/promote`, { token: token.erin, body: { reason: 'shadow parity 99.8%' } })).body).toMatchObject({ phase: 'shadow' });
+    await until('the canary phase', m, (s) => s.phase?.name === 'canary');
+    expect((await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share, d.end_reason])).toEqual([
+      ['shadow', 0, 'promoted after shadow'],
+      ['canary', 0.1, null],
+    ]);
+    await api.call('POST', `/models/${idOf(m)}/promote`, { token: token.erin, body: { reason: 'canary error rate flat' } });
+    await until('monitoring', m, (s) => s.stage === 'monitor');
+    expect((await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share, d.to_time === null])).toEqual([
+      ['shadow', 0, false],
+      ['canary', 0.1, false],
+      ['replace', 1, true],
+    ]);
+    expect(await production()).toEqual(['replace']);
+    const noPhase = await api.call('POST', `/models/${idOf(m)}/promote`, { token: token.erin, body: { reason: 'again' } });
+    expect(noPhase.status).toBe(409);
+    expect(noPhase.body.error.code).toBe('no_deployment_phase');
+
+    const path = await transitions(m);
+    // The three evidence gates run side by side, so their order is whatever finished first.
+    expect(path.slice(1, 4).sort()).toEqual(['scan:passed', 'test/fairness:passed', 'test/performance:passed']);
+    expect([path[0], ...path.slice(4)]).toEqual([
+      'register:passed',
+      'approval:entered',
+      'approval:passed',
+      'deploy/shadow:entered',
+      'deploy/shadow:passed',
+      'deploy/canary:entered',
+      'deploy/canary:passed',
+      'deploy:passed',
+      'monitor:passed',
+    ]);
+    const history = (await lifecycleRunHistories(client, handleOf(m).workflowId))[0]!.history;
+    const promoted = stageTransitionsIn(history).filter((t) => t.step === 'shadow' && t.outcome === 'passed');
+    expect(promoted).toMatchObject([{ actor: 'erin', detail: { reason: 'promoted early: shadow parity 99.8%' } }]);
+    const monitor = stageTransitionsIn(history).find((t) => t.stage === 'monitor')!;
+    expect(monitor.detail).toMatchObject({ intervalMs: 15 * 60_000, drift: { columnShare: 0.3 }, maxErrorRate: 0.01 });
+    expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
+  });
+
+  it('high-risk: a model with nothing to measure fairness over stops at the fairness gate', async () => {
+    const m = await sampleManifest({ name: 'hr-unfair', template: 'high-risk@1', protectedAttributes: [], metrics: { auc: 0.95 } });
+    expect((await api.call('POST', '/models', { token: token.erin, body: m })).status).toBe(201);
+    const result = (await handleOf(m).result()) as LifecycleResult;
+    expect(result).toMatchObject({ endedBy: 'failed-test', reason: 'fairness: declares no protectedAttributes to measure fairness over' });
+    expect(await deploymentsOf(m)).toEqual([]);
+  });
+
+  it('rules-model: a business approver decides, and it is monitored on KPIs and error rate, not feature drift', async () => {
+    const m = await sampleManifest({
+      name: 'rules',
+      kind: 'rules',
+      framework: 'drools',
+      riskTier: 'medium',
+      template: 'rules-model',
+      metrics: { backtestAgreement: 0.995, ruleConflicts: 0 },
+    });
+    expect((await api.call('POST', '/models', { token: token.erin, body: m })).status).toBe(201);
+    await until('the approval gate', m, (s) => s.gate !== null);
+    expect((await approve(m, 'rita')).body.verdict).toEqual({ status: 'refused', reason: 'role-not-allowed' });
+    expect((await approve(m, 'bo', 'backtest matches last quarter')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
+    await until('monitoring', m, (s) => s.stage === 'monitor');
+
+    expect(await transitions(m)).toEqual([
+      'register:passed',
+      'test/model-kind:passed',
+      'test/backtest:passed',
+      'scan:passed',
+      'approval:entered',
+      'approval:passed',
+      'deploy:passed',
+      'monitor:passed',
+    ]);
+    const history = (await lifecycleRunHistories(client, handleOf(m).workflowId))[0]!.history;
+    expect(stageTransitionsIn(history).find((t) => t.stage === 'monitor')!.detail).toMatchObject({
+      drift: null,
+      kpis: { approvalRate: { min: 0.2, max: 0.8 }, manualReviewRate: { max: 0.15 } },
+      maxErrorRate: 0.001,
+    });
+    expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
+  });
+
+  it('refuses a manifest naming a template that does not exist, naming the field, and starts nothing', async () => {
+    const m = await sampleManifest({ name: 'nowhere', template: 'standard@7' });
+    const res = await api.call('POST', '/models', { token: token.erin, body: m });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([{ field: 'body.template', problem: 'no template standard@7 (known: standard@1)' }]);
+    await expect(handleOf(m).describe()).rejects.toThrow(/not found/i);
+  });
+});
