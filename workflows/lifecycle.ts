@@ -121,7 +121,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
    */
   return async function modelLifecycle(input: LifecycleInput): Promise<LifecycleResult> {
     const { manifest, registeredBy, lineage, resume } = input;
-    const plan: LifecyclePlan = input.template !== undefined ? registry.plan(input.template, manifest) : planFromPolicy(input.policy);
+    const plan: LifecyclePlan = input.template !== undefined ? registry.plan(input.template, manifest, { patched }) : planFromPolicy(input.policy);
     const workflowId = workflowInfo().workflowId;
     const versionId = modelVersionId(manifest);
 
@@ -156,13 +156,23 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       upsertSearchAttributes([{ key: SA_STAGE, value: next }]);
     }
 
-    async function record(outcome: StageOutcome, actor: string, detail: Record<string, unknown>, report?: ReportRef, step?: string): Promise<void> {
+    /**
+     * Records a transition of the current stage, or of `of.stage` for steps that run side by side (each
+     * records under its own stage, whatever the others entered meanwhile).
+     */
+    async function record(
+      outcome: StageOutcome,
+      actor: string,
+      detail: Record<string, unknown>,
+      of: { readonly report?: ReportRef; readonly step?: string; readonly stage?: Stage } = {},
+    ): Promise<void> {
+      const { report, step } = of;
       seq += 1;
       await recordStage({
         workflowId,
         modelVersionId: versionId,
         seq,
-        stage,
+        stage: of.stage ?? stage,
         ...(step ? { step } : {}),
         outcome,
         at: now(),
@@ -267,19 +277,19 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         const { min, max } = step.bounds;
         const hasMax = Object.keys(max).length > 0;
         const result = await evaluateModel({ modelVersionId: versionId, metrics: manifest.metrics, minMetrics: min, ...(hasMax ? { maxMetrics: max } : {}) });
-        await record(result.passed ? 'passed' : 'failed', STEWARD, { minMetrics: min, ...(hasMax ? { maxMetrics: max } : {}) }, result.report, step.name);
+        await record(result.passed ? 'passed' : 'failed', STEWARD, { minMetrics: min, ...(hasMax ? { maxMetrics: max } : {}) }, { report: result.report, step: step.name, stage: 'test' });
         return result.passed ? null : { endedBy: 'failed-test', reason: `${step.name}: metrics outside the template's bounds`, actor: STEWARD };
       }
       if (step.kind === 'scan') {
         enter('scan');
         const result = await scanArtifacts({ modelVersionId: versionId, artifacts: manifest.artifacts });
         const passed = !severityAtLeast(result.maxSeverity, step.blockAt);
-        await record(passed ? 'passed' : 'failed', STEWARD, { maxSeverity: result.maxSeverity, blockAt: step.blockAt }, result.report, step.name);
+        await record(passed ? 'passed' : 'failed', STEWARD, { maxSeverity: result.maxSeverity, blockAt: step.blockAt }, { report: result.report, step: step.name, stage: 'scan' });
         return passed ? null : { endedBy: 'failed-scan', reason: 'security findings at or above the blocking severity', actor: STEWARD };
       }
       enter(step.phase);
       const verdict: StepVerdict = await step.run({ manifest, modelVersionId: versionId, activities: { evaluateModel } });
-      await record(verdict.passed ? 'passed' : 'failed', STEWARD, { reason: verdict.reason, ...verdict.detail }, verdict.report, step.name);
+      await record(verdict.passed ? 'passed' : 'failed', STEWARD, { reason: verdict.reason, ...verdict.detail }, { ...(verdict.report ? { report: verdict.report } : {}), step: step.name, stage: step.phase });
       if (verdict.passed) return null;
       return { endedBy: step.phase === 'scan' ? 'failed-scan' : 'failed-test', reason: `${step.name}: ${verdict.reason}`, actor: STEWARD };
     }
@@ -303,8 +313,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         'entered',
         STEWARD,
         { groups: policy.groups, quorum: policy.quorum, requireEveryGroup: policy.requireEveryGroup, excludeOwningTeam: policy.excludeOwningTeam, deadline: gateDeadline },
-        undefined,
-        named,
+        { step: named },
       );
 
       let expiresAt = deadline ? opened + deadline.timeoutMs : null;
@@ -322,7 +331,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
           expiresAt = Date.now() + deadline!.onTimeout.extraMs;
           gateDeadline = new Date(expiresAt).toISOString();
           gate = { ...gate, eligibleGroups: [deadline!.onTimeout.group] };
-          await record('escalated', STEWARD, { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: gateDeadline }, undefined, named);
+          await record('escalated', STEWARD, { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: gateDeadline }, { step: named });
           if (await condition(() => !gate!.open, Math.max(expiresAt - Date.now(), 0))) break;
           gate = { ...gate, open: false, expired: true };
         } else {
@@ -332,7 +341,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       await condition(() => !gate!.open);
 
       if (!decision) {
-        await record('expired', STEWARD, { deadline: gateDeadline, approvals: gate.counted.map((c) => c.principal) }, undefined, named);
+        await record('expired', STEWARD, { deadline: gateDeadline, approvals: gate.counted.map((c) => c.principal) }, { step: named });
         return { endedBy: 'expired', reason: 'no decision before the approval deadline', actor: STEWARD };
       }
       const accepted: ApprovalAttempt = decision;
@@ -342,8 +351,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         approved ? 'passed' : 'rejected',
         principal.id,
         { decision: accepted.request.decision, comment, roles: principal.roles, approvers: approved ? gate.counted.map((c) => c.principal) : [] },
-        undefined,
-        named,
+        { step: named },
       );
       return approved ? null : { endedBy: 'rejected', reason: comment || 'rejected by approver', actor: principal.id };
     }
@@ -392,7 +400,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       });
       const until = new Date(Date.now() + p.holdMs).toISOString();
       phase = { name: p.name, mode: p.mode, trafficShare: p.trafficShare, until };
-      await record('entered', STEWARD, { ...phaseDeployment, strategy: p.mode, trafficShare: p.trafficShare, until }, undefined, p.name);
+      await record('entered', STEWARD, { ...phaseDeployment, strategy: p.mode, trafficShare: p.trafficShare, until }, { step: p.name });
       await condition(() => promotion !== null || pendingRetire !== null, p.holdMs);
       const cut = promotion;
       phase = null;
@@ -404,12 +412,12 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       }
       const probe = await probeDeployment({ deploymentId: phaseDeployment.deploymentId });
       if (probe.ended) {
-        await record('failed', STEWARD, { reason: probe.endReason ?? 'phase deployment ended' }, undefined, p.name);
+        await record('failed', STEWARD, { reason: probe.endReason ?? 'phase deployment ended' }, { step: p.name });
         return { endedBy: 'rolled-back', reason: `${p.name}: ${probe.endReason ?? 'phase deployment ended'}`, actor: STEWARD };
       }
       const reason = cut ? `promoted early: ${cut.reason}` : 'hold time elapsed, healthy';
       await endDeployment({ deploymentId: phaseDeployment.deploymentId, at: now(), reason: `promoted after ${p.name}` });
-      await record('passed', cut?.requestedBy.id ?? STEWARD, { reason }, undefined, p.name);
+      await record('passed', cut?.requestedBy.id ?? STEWARD, { reason }, { step: p.name });
       return null;
     }
 
@@ -472,8 +480,8 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       const { intervalMs, cyclesPerRun } = plan.monitor;
       if (!resume) {
         enter('monitor');
-        const watching = plan.template === 'inline' ? {} : { drift: plan.monitor.drift, kpis: plan.monitor.kpis, maxErrorRate: plan.monitor.maxErrorRate };
-        await record('passed', STEWARD, { intervalMs, deployment, ...watching });
+        const { drift, kpis, maxErrorRate } = plan.monitor;
+        await record('passed', STEWARD, { intervalMs, deployment, drift, kpis, maxErrorRate });
       }
       const endOfLife = plan.retire.maxLifetimeMs === null ? null : Date.parse(deployment!.since) + plan.retire.maxLifetimeMs;
       let cyclesThisRun = 0;
@@ -509,7 +517,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       const from = input.template;
       const target = from !== undefined ? registry.migrationFrom(from) : null;
       if (from !== undefined && target && patched(`steward:template-migration:${from}->${target.ref}`)) {
-        await record('migrated', STEWARD, { from, to: target.ref }, undefined, 'template');
+        await record('migrated', STEWARD, { from, to: target.ref }, { step: 'template' });
         upsertMemo({ template: target.ref });
         await condition(allHandlersFinished);
         return continueAsNew<ModelLifecycle>({ ...input, template: target.ref, resume: checkpoint() });

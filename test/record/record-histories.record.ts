@@ -2,13 +2,13 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Lifecycles } from '../../api/lifecycles.js';
 import { manifestSchema, type ManifestInput } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultApprovalPolicy, defaultPolicy, type ApprovalPolicy, type LifecyclePolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
-import { approvalSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
+import { approvalSignal, promoteSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import {
@@ -25,15 +25,18 @@ import {
  * `npm run record:histories`: runs real lifecycles on the dev server and saves every run's history to
  * test/fixtures/histories/, where the replay test guards them against non-replay-safe changes.
  * Re-record only on purpose: old fixtures are exactly what running lifecycles look like. Files of earlier
- * code generations (`v0-*`) are never touched; they prove old histories still replay.
+ * code generations (`v0-*` before approval policies, `v1-*` before templates) are never touched; they prove
+ * old histories still replay.
  */
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'histories');
+const EARLIER_GENERATION = /^v\d+-/;
 const policy: LifecyclePolicy = { ...defaultPolicy, test: { minMetrics: { auc: 0.8 } }, monitor: { intervalMs: 100, cyclesPerRun: 2 } };
 const gatedPolicy = (approval: Partial<ApprovalPolicy>): LifecyclePolicy => ({ ...policy, approval: { ...defaultApprovalPolicy, ...approval } });
 const rita: Principal = { id: 'rita', roles: ['approver:risk'], teams: ['model-risk'] };
 const cleo: Principal = { id: 'cleo', roles: ['approver:cro'], teams: ['executive'] };
 const erin: Principal = { id: 'erin', roles: ['engineer'] };
 const ava: Principal = { id: 'ava', roles: ['approver:risk'] };
+const bo: Principal = { id: 'bo', roles: ['approver:business'], teams: ['lending'] };
 
 let client: Client;
 let database: TestDatabase;
@@ -48,7 +51,7 @@ beforeAll(async () => {
   worker = await startTestWorker({ database, taskQueue });
   lifecycles = new Lifecycles(client, taskQueue, policy);
   await mkdir(FIXTURES, { recursive: true });
-  for (const file of await readdir(FIXTURES)) if (!file.startsWith('v0-')) await rm(join(FIXTURES, file));
+  for (const file of await readdir(FIXTURES)) if (!EARLIER_GENERATION.test(file)) await rm(join(FIXTURES, file));
 });
 
 afterAll(async () => {
@@ -158,4 +161,48 @@ it('records gates that expire, and that escalate before an approval', async () =
   await handle.signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
   await handle.result();
   await save('deadline-escalated', escalated.workflowId);
+});
+
+describe('one lifecycle of each example template, as the manifest picks it', () => {
+  const byTemplate = () => new Lifecycles(client, taskQueue);
+  const retire = async (workflowId: string) => {
+    await atStage(workflowId, 'monitor');
+    await client.workflow.getHandle(workflowId).signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
+    await client.workflow.getHandle(workflowId).result();
+  };
+
+  it('records standard', async () => {
+    const { workflowId } = await byTemplate().register(await manifest('recorded-standard', { riskTier: 'medium' }), erin);
+    await atStage(workflowId, 'approval');
+    await client.workflow.getHandle(workflowId).signal(approvalSignal, approve(ava, 's1', 'approve', 'holdout AUC 0.9'));
+    await retire(workflowId);
+    await save('template-standard', workflowId);
+  });
+
+  it('records high-risk, through both approvers, the shadow and the canary', async () => {
+    const m = await manifest('recorded-high-risk', {
+      template: 'high-risk',
+      metrics: { auc: 0.9, disparateImpactRatio: 0.85, equalOpportunityDifference: 0.02 },
+    });
+    const { workflowId } = await byTemplate().register(m, erin);
+    const handle = client.workflow.getHandle(workflowId);
+    await atStage(workflowId, 'approval');
+    await handle.signal(approvalSignal, approve(rita, 'h1', 'approve', 'fairness within bounds'));
+    await handle.signal(approvalSignal, approve(ava, 'h2', 'approve', 'second pair of eyes'));
+    for (const phase of ['shadow', 'canary']) {
+      await eventually(phase, async () => ((await handle.query(statusQuery)).phase?.name === phase ? true : undefined));
+      await handle.signal(promoteSignal, { requestedBy: erin, reason: `${phase} looks healthy` });
+    }
+    await retire(workflowId);
+    await save('template-high-risk', workflowId);
+  });
+
+  it('records rules-model', async () => {
+    const m = await manifest('recorded-rules', { kind: 'rules', framework: 'drools', template: 'rules-model', metrics: { backtestAgreement: 0.99, ruleConflicts: 0 } });
+    const { workflowId } = await byTemplate().register(m, erin);
+    await atStage(workflowId, 'approval');
+    await client.workflow.getHandle(workflowId).signal(approvalSignal, approve(bo, 'b1', 'approve', 'backtest agrees'));
+    await retire(workflowId);
+    await save('template-rules-model', workflowId);
+  });
 });

@@ -36,9 +36,14 @@ describe('replay of recorded lifecycle histories', () => {
         'quorum.run1.json',
         'deadline-expired.run1.json',
         'deadline-escalated.run1.json',
-        // Recorded by an earlier generation of the code: must keep replaying.
+        'template-standard.run1.json',
+        'template-high-risk.run1.json',
+        'template-rules-model.run1.json',
+        // Recorded by earlier generations of the code (before approval policies; before templates).
         'v0-approved-retrained.run1.json',
         'v0-rejected.run1.json',
+        'v1-approved-retrained.run3.json',
+        'v1-quorum.run1.json',
       ]),
     );
   });
@@ -48,6 +53,30 @@ describe('replay of recorded lifecycle histories', () => {
     const failures = outcomes.filter((o) => !o.ok);
     expect(failures, failures.map((f) => `${f.name}: ${'error' in f ? f.error : ''}`).join('\n')).toEqual([]);
     expect(outcomes).toHaveLength(fixtures.length);
+  });
+
+  describe('a change to a released template', () => {
+    const entry = (name: string) => join(process.cwd(), 'test', 'fixtures', 'workflows', `${name}.ts`);
+    const standardFixtures = () => fixtures.filter((f) => f.name.startsWith('template-standard'));
+
+    it('made in place fails replay, naming the fixture and the event', async () => {
+      const outcomes = await replayHistories(standardFixtures(), await bundleWorkflows(entry('standard-edited-in-place')));
+      expect(outcomes).toHaveLength(1);
+      const [outcome] = outcomes;
+      expect(outcome).toMatchObject({ name: 'template-standard.run1.json', ok: false });
+      expect(outcome && !outcome.ok && outcome.error).toMatch(/DeterminismViolationError/);
+      expect(outcome && !outcome.ok && outcome.error).toMatch(/HistoryEvent\(id: \d+/);
+    });
+
+    it('made behind patched() replays every recorded history', async () => {
+      const outcomes = await replayHistories(fixtures, await bundleWorkflows(entry('standard-edited-behind-patch')));
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    });
+
+    it('released as a new version replays every recorded history', async () => {
+      const outcomes = await replayHistories(fixtures, await bundleWorkflows(entry('standard-released-as-v2')));
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+    });
   });
 
   it('fails, naming the fixture and the event, when the workflow code changes unsafely', async () => {

@@ -1,6 +1,6 @@
 import type { ModelManifest } from '../../core/manifest.js';
 import type { LifecyclePlan } from './plan.js';
-import { TemplateError, type Template } from './template.js';
+import { TemplateError, type Template, type TemplateContext } from './template.js';
 
 /** A template reference as a manifest writes it: `name` (newest version) or `name@version`. */
 const REF = /^([a-z0-9][a-z0-9-]*)(?:@(\d+))?$/;
@@ -26,7 +26,7 @@ export class TemplateRegistry {
       this.byRef.set(template.ref, template);
     }
     for (const template of templates) {
-      for (const probe of probes) template.plan(probe);
+      template.check(probes);
       for (const from of template.migrateFrom ?? []) {
         if (!this.byRef.has(from)) throw new TemplateError(template.ref, null, `migrateFrom names ${from}, which is not a known template`);
         if (from === template.ref) throw new TemplateError(template.ref, null, 'cannot migrate from itself');
@@ -52,8 +52,8 @@ export class TemplateRegistry {
     return found;
   }
 
-  plan(ref: string, manifest: ModelManifest): LifecyclePlan {
-    return this.resolve(ref).plan(manifest);
+  plan(ref: string, manifest: ModelManifest, context?: TemplateContext): LifecyclePlan {
+    return this.resolve(ref).plan(manifest, context);
   }
 
   /** The template a lifecycle on `ref` moves to at its next continue-as-new, if one declares the migration. */

@@ -89,6 +89,20 @@ export const stage = {
   retire: (options?: RetireDecl['options']): RetireDecl => ({ kind: 'retire', name: 'retire', options }),
 };
 
+/** What a template's `lifecycle` function may ask besides the manifest. */
+export interface TemplateContext {
+  /**
+   * Temporal's `patched()`: true for lifecycles that start (or reach this point) on code with the change,
+   * false when replaying a history recorded before it. Wrap a change to a released version's logic in it,
+   * or better, release a new version.
+   */
+  patched(patchId: string): boolean;
+}
+
+/** Outside a workflow (load-time checks, the API, the policy preview): every patch is in. */
+export const LATEST: TemplateContext = { patched: () => true };
+const BEFORE_PATCHES: TemplateContext = { patched: () => false };
+
 export interface TemplateDefinition {
   /** Lower-case name, e.g. `high-risk`. */
   readonly name: string;
@@ -100,14 +114,16 @@ export interface TemplateDefinition {
    * Without it, lifecycles keep the version they started with.
    */
   readonly migrateFrom?: readonly string[];
-  readonly lifecycle: (manifest: ModelManifest) => LifecycleSpec;
+  readonly lifecycle: (manifest: ModelManifest, context: TemplateContext) => LifecycleSpec;
 }
 
 export interface Template extends TemplateDefinition {
   /** `name@version`. */
   readonly ref: string;
   /** The validated plan for one manifest; throws TemplateError naming the stage and option. */
-  plan(manifest: ModelManifest): LifecyclePlan;
+  plan(manifest: ModelManifest, context?: TemplateContext): LifecyclePlan;
+  /** Plans every probe manifest both with and without patches, so no branch fails only in production. */
+  check(probes: readonly ModelManifest[]): void;
 }
 
 /** A template that cannot be used as written: names the template, the stage and the option. */
@@ -132,7 +148,13 @@ export function defineTemplate(definition: TemplateDefinition): Template {
   const ref = formatTemplateRef(definition.name, definition.version);
   if (!TEMPLATE_NAME.test(definition.name)) throw new TemplateError(ref, null, 'name must be lower-case letters, digits and "-"');
   if (!Number.isInteger(definition.version) || definition.version < 1) throw new TemplateError(ref, null, 'version must be a whole number from 1');
-  return { ...definition, ref, plan: (manifest) => planOf(ref, definition, manifest) };
+  const plan = (manifest: ModelManifest, context: TemplateContext = LATEST) => planOf(ref, definition, manifest, context);
+  return {
+    ...definition,
+    ref,
+    plan,
+    check: (probes) => probes.forEach((probe) => [LATEST, BEFORE_PATCHES].forEach((context) => plan(probe, context))),
+  };
 }
 
 function parse<S extends z.ZodType>(ref: string, stageName: string, schema: S, options: unknown): z.output<S> {
@@ -161,10 +183,10 @@ function approvalPolicyOf(options: z.output<typeof approvalOptions>): ApprovalPo
   };
 }
 
-function planOf(ref: string, definition: TemplateDefinition, manifest: ModelManifest): LifecyclePlan {
+function planOf(ref: string, definition: TemplateDefinition, manifest: ModelManifest, context: TemplateContext): LifecyclePlan {
   let spec: LifecycleSpec;
   try {
-    spec = definition.lifecycle(manifest);
+    spec = definition.lifecycle(manifest, context);
   } catch (err) {
     throw new TemplateError(ref, null, `lifecycle() threw: ${err instanceof Error ? err.message : String(err)}`);
   }
