@@ -4,12 +4,12 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  makeContinueAsNewFunc,
   ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
   startChild,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -518,9 +518,9 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       const target = from !== undefined ? registry.migrationFrom(from) : null;
       if (from !== undefined && target && patched(`steward:template-migration:${from}->${target.ref}`)) {
         await record('migrated', STEWARD, { from, to: target.ref }, { step: 'template' });
-        upsertMemo({ template: target.ref });
         await condition(allHandlersFinished);
-        return continueAsNew<ModelLifecycle>({ ...input, template: target.ref, resume: checkpoint() });
+        const continueOnTarget = makeContinueAsNewFunc<ModelLifecycle>({ memo: { ...workflowInfo().memo, template: target.ref } });
+        return continueOnTarget({ ...input, template: target.ref, resume: checkpoint() });
       }
       return continueAsNew<ModelLifecycle>({ ...input, resume: checkpoint() });
     }

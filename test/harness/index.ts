@@ -71,9 +71,9 @@ export interface RunningWorker {
 }
 
 /** A real Steward worker on the run's dev server, using the bundle built once in global setup. */
-export async function startTestWorker(options: { database: TestDatabase; taskQueue: string }): Promise<RunningWorker> {
+export async function startTestWorker(options: { database: TestDatabase; taskQueue: string; workflowBundle?: { code: string } }): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const code = await readFile(inject('workflowBundlePath'), 'utf8');
+  const code = options.workflowBundle?.code ?? (await readFile(inject('workflowBundlePath'), 'utf8'));
   const worker = await createStewardWorker({
     connection,
     namespace: 'default',
