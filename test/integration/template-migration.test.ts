@@ -10,7 +10,7 @@ import type { Principal } from '../../core/principal.js';
 import { bundleWorkflows } from '../../workers/bundle.js';
 import { replayHistories } from '../../workers/replay.js';
 import { statusQuery } from '../../workflows/messages.js';
-import { onlyV1, v2MigratingV1, v2WithoutMigration } from '../fixtures/workflows/evolving-templates.js';
+import { onlyV1, v2WithoutMigration } from '../fixtures/workflows/evolving-templates.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import {
   connectTestClient,
