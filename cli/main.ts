@@ -5,7 +5,11 @@ import { Command, Option } from 'commander';
 import { loadPublicKey, verifyBundle, type EvidenceBundle } from '../audit/bundle.js';
 import { formatLineage, lineageOf, productionAt } from '../audit/lineage.js';
 import { auditReplay, historiesIn, historiesOf } from '../audit/replay.js';
-import { parseModelVersionId } from '../core/model-id.js';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { formatPreview, previewPolicy } from '../audit/policy-preview.js';
+import { lifecycleRunHistories, startInputOf, type History } from '../audit/run-histories.js';
+import { lifecycleWorkflowId, parseModelVersionId } from '../core/model-id.js';
+import { templates } from '../templates/index.js';
 import { ContentStore } from '../evidence/content-store.js';
 import { HistoryArchive } from '../evidence/history-archive.js';
 import { bundleWorkflows } from '../workers/bundle.js';
@@ -253,6 +257,59 @@ audit
     await writeFile(join(opts.dir, 'signing-key.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }));
     process.stdout.write(`wrote ${join(opts.dir, 'signing-key.pem')} and signing-key.pub.pem\n`);
   });
+
+const templateCommands = program.command('templates').description('lifecycle templates: what is released, and what a candidate would change');
+
+templateCommands
+  .command('list')
+  .description('every released template version')
+  .action(() => {
+    for (const t of templates.list()) {
+      process.stdout.write(`${t.ref.padEnd(18)} ${t.description}${t.migrateFrom?.length ? ` (migrates ${t.migrateFrom.join(', ')})` : ''}\n`);
+    }
+  });
+
+templateCommands
+  .command('preview <source>')
+  .description('how a candidate template would have decided on the evidence a lifecycle recorded (name@version, or a history or bundle JSON)')
+  .requiredOption('--template <ref>', 'the candidate, name or name@version')
+  .option('--json', 'machine-readable output')
+  .action(async (source: string, opts: { template: string; json?: boolean }) => {
+    let candidate;
+    try {
+      candidate = templates.resolve(opts.template);
+    } catch (err) {
+      throw new CliError(`--template: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const preview = await previewPolicy(await firstRunOf(source), candidate);
+    process.stdout.write(opts.json ? `${JSON.stringify(preview, null, 2)}\n` : formatPreview(preview));
+  });
+
+/** The first run of a lifecycle (where its gates were decided), live or archived, or from a file. */
+async function firstRunOf(source: string): Promise<History> {
+  const parsed = parseModelVersionId(source);
+  if (parsed.ok && !source.endsWith('.json')) {
+    const config = loadConfig();
+    const client = await connectClient(config.temporal);
+    try {
+      const [first] = await lifecycleRunHistories(client, lifecycleWorkflowId(parsed.value), new HistoryArchive(new ContentStore(config.evidenceDir)));
+      if (!first) throw new CliError(`no lifecycle for ${source}`);
+      return first.history;
+    } finally {
+      await client.connection.close();
+    }
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(source, 'utf8'));
+  } catch (err) {
+    throw new CliError(`${source}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const histories = historiesIn(document, source).map((h) => historyFromJSON(h.json));
+  const first = histories.find((h) => startInputOf(h).resume === undefined);
+  if (!first) throw new CliError(`${source} holds no first run of a lifecycle (every run is a continuation)`);
+  return first;
+}
 
 try {
   await program.parseAsync();

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { describe, expect, it } from 'vitest';
+import { previewPolicy } from '../../audit/policy-preview.js';
+import standardV1 from '../../templates/standard/v1.js';
+import { defineTemplate, stage } from '../../workflows/dsl/index.js';
+
+/**
+ * Policy preview on recorded histories: `template-standard.run1.json` is a real standard@1 lifecycle
+ * (AUC 0.9, clean scan, approved by one risk approver, deployed).
+ */
+const fixture = (name: string) => historyFromJSON(JSON.parse(readFileSync(join(process.cwd(), 'test', 'fixtures', 'histories', name), 'utf8')));
+
+const standardWith = (min: Record<string, number>, quorum = 1) =>
+  defineTemplate({
+    name: 'standard',
+    version: 2,
+    description: 'candidate',
+    lifecycle: (m, context) => ({
+      ...standardV1.lifecycle(m, context),
+      gates: [stage.test({ min }), stage.scan({ blockAt: 'high' }), stage.approval({ groups: ['risk'], quorum })],
+    }),
+  });
+
+describe('policy preview', () => {
+  it('shows that a tighter metric threshold would have blocked a deployment that happened', async () => {
+    const preview = await previewPolicy(fixture('template-standard.run1.json'), standardWith({ auc: 0.95 }));
+    expect(preview.recorded).toMatchObject({ template: 'standard@1', deployed: true });
+    expect(preview.candidate).toMatchObject({ template: 'standard@2', wouldDeploy: false, stoppedAt: 'test' });
+    expect(preview.changes).toEqual([
+      'would NOT have deployed: test would fail (auc 0.9 < min 0.95)',
+      'test: pass → fail (auc 0.9 < min 0.95)',
+      'scan: pass → not-reached (after test; alone: pass, worst finding info, blocks at high)',
+      'approval: pass → not-reached (after test; alone: pass, approved by ava)',
+    ]);
+  });
+
+  it('reports no change for a candidate that decides as the recorded template did', async () => {
+    const preview = await previewPolicy(fixture('template-standard.run1.json'), standardWith({ auc: 0.7 }));
+    expect(preview.candidate.wouldDeploy).toBe(true);
+    expect(preview.changes).toEqual([]);
+  });
+
+  it('re-judges the recorded approval attempts under a larger quorum', async () => {
+    const preview = await previewPolicy(fixture('template-standard.run1.json'), standardWith({ auc: 0.7 }, 2));
+    expect(preview.candidate.stoppedAt).toBe('approval');
+    expect(preview.changes[0]).toBe('would NOT have deployed: approval would still be waiting (1 of 2 approvals from risk (ava); the recorded attempts are not enough)');
+  });
+
+  it('counts the second approver of a recorded two-approver gate, and refuses the registrant and duplicates', async () => {
+    // v1-quorum: attempts by the registrant (refused), ava, ava again (duplicate), rita; quorum 2 recorded.
+    const preview = await previewPolicy(fixture('v1-quorum.run1.json'), standardWith({ auc: 0.8 }, 2));
+    expect(preview.candidate.steps.find((s) => s.step === 'approval')).toEqual({ step: 'approval', decision: 'pass', why: 'approved by ava, rita' });
+    expect(preview.recorded.template).toBe('inline');
+  });
+
+  it('is a command: steward templates preview <history.json> --template <ref> --json', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', 'templates', 'preview', 'test/fixtures/histories/template-standard.run1.json', '--template', 'high-risk@1', '--json'],
+      { cwd: process.cwd() },
+    );
+    const preview = JSON.parse(stdout);
+    expect(preview.candidate).toMatchObject({ template: 'high-risk@1', wouldDeploy: false, stoppedAt: 'test/fairness' });
+    expect(preview.candidate.steps.map((s: { step: string; decision: string }) => `${s.step}:${s.decision}`)).toEqual([
+      'test/performance:pass',
+      'test/fairness:fail',
+      'scan:pass',
+      'approval:not-reached',
+    ]);
+  });
+});
