@@ -16,6 +16,7 @@ import type { Principal } from '../core/principal.js';
 import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.js';
 import { templates as releasedTemplates } from '../templates/index.js';
 import { TemplateError, UnknownTemplateError, type TemplateRegistry } from '../workflows/dsl/index.js';
+import { probeManifests } from '../workflows/dsl/probes.js';
 import type { LifecycleInput, ModelLifecycle } from '../workflows/lifecycle.js';
 import { ApiError } from './errors.js';
 
@@ -38,7 +39,10 @@ export class Lifecycles {
     /** Development and tests only: every lifecycle runs this bare policy instead of its manifest's template. */
     private readonly inlinePolicy?: LifecyclePolicy,
     private readonly templates: TemplateRegistry = releasedTemplates,
-  ) {}
+  ) {
+    // Load-time check: a template with a wrong option stops the API at start, naming it.
+    templates.check(probeManifests());
+  }
 
   handle(ref: ModelVersionRef) {
     return this.client.workflow.getHandle<ModelLifecycle>(lifecycleWorkflowId(ref));

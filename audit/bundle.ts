@@ -33,7 +33,10 @@ export interface BundledLifecycle {
   readonly workflowId: string;
   readonly modelVersionId: string;
   readonly manifest: unknown;
+  /** The exact template version the lifecycle started on (`high-risk@1`), or `inline` for a bare policy. */
   readonly template: string;
+  /** Every template version it ran, in order: more than one after a migration at continue-as-new. */
+  readonly templates: readonly string[];
   readonly parentWorkflowId: string | null;
   readonly runs: readonly BundledRun[];
 }
@@ -89,9 +92,14 @@ function bundleRun(workflowId: string, runId: string, proto: temporal.api.histor
 }
 
 /** Every run of one lifecycle (live or archived), ready for a bundle, and the input it started with. */
-export async function runsOf(client: Client, archive: HistoryArchive | undefined, workflowId: string): Promise<{ runs: BundledRun[]; input: LifecycleInput }> {
+export async function runsOf(
+  client: Client,
+  archive: HistoryArchive | undefined,
+  workflowId: string,
+): Promise<{ runs: BundledRun[]; input: LifecycleInput; templates: string[] }> {
   const histories = await lifecycleRunHistories(client, workflowId, archive);
-  return { runs: histories.map((r) => bundleRun(workflowId, r.runId, r.history)), input: startInputOf(histories[0]!.history) };
+  const templates = [...new Set(histories.map((r) => startInputOf(r.history).template ?? 'inline'))];
+  return { runs: histories.map((r) => bundleRun(workflowId, r.runId, r.history)), input: startInputOf(histories[0]!.history), templates };
 }
 
 function childrenStarted(run: BundledRun): string[] {
@@ -114,12 +122,13 @@ export async function exportBundle(
   const pending = [lifecycleWorkflowId(ref)];
   while (pending.length) {
     const workflowId = pending.shift()!;
-    const { runs, input } = await runsOf(client, options.archive, workflowId);
+    const { runs, input, templates } = await runsOf(client, options.archive, workflowId);
     lifecycles.push({
       workflowId,
       modelVersionId: modelVersionId(input.manifest),
       manifest: input.manifest,
-      template: input.manifest.template ?? 'standard',
+      template: templates[0]!,
+      templates,
       parentWorkflowId: input.lineage?.parentWorkflowId ?? null,
       runs,
     });

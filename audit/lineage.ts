@@ -22,6 +22,8 @@ export interface VersionLineage {
   readonly registeredBy: string;
   readonly registeredAt: string;
   readonly parent: { readonly modelVersionId: string; readonly reason: string } | null;
+  /** Template versions the lifecycle ran, in order (more than one after a migration). */
+  readonly templates: readonly string[];
   readonly runs: number;
   readonly stages: readonly StageTransition[];
   readonly approvals: readonly {
@@ -39,6 +41,9 @@ export interface DeploymentSpan {
   readonly deploymentId: string;
   readonly modelVersionId: string;
   readonly target: string;
+  /** `replace` for the champion; `shadow` and `canary` for the phases before it. */
+  readonly strategy: 'replace' | 'shadow' | 'canary';
+  readonly trafficShare: number;
   readonly from: string;
   readonly to: string | null;
   readonly endReason: string | null;
@@ -70,6 +75,7 @@ export function lineageOf(bundle: EvidenceBundle): LineageReport {
       registeredBy: registration?.registeredBy.id ?? 'unknown',
       registeredAt: registration?.at ?? '',
       parent: registration?.lineage ? { modelVersionId: registration.lineage.parentModelVersionId, reason: registration.lineage.reason } : null,
+      templates: lifecycle.templates ?? [lifecycle.template],
       runs: lifecycle.runs.length,
       stages: inputs<StageTransition>('recordStage'),
       approvals: inputs<RecordApprovalAttemptInput>('recordApprovalAttempt').map(({ seq, attempt }) => ({
@@ -84,10 +90,14 @@ export function lineageOf(bundle: EvidenceBundle): LineageReport {
     };
   });
 
-  // A deployment ends when a later one takes its model's place on the target, or when its lifecycle ends it.
+  // A champion ends when a later champion takes its model's place on the target, or when its lifecycle ends it;
+  // a shadow or canary phase ends only when its lifecycle ends it.
   const ordered = [...deploys].sort((a, b) => a.at.localeCompare(b.at));
+  const isChampion = (d: DeployInput) => (d.strategy ?? 'replace') === 'replace';
   const deployments = ordered.map((d): DeploymentSpan => {
-    const replacement = ordered.find((n) => n.at >= d.at && n.deploymentId !== d.deploymentId && n.modelName === d.modelName && n.target === d.target);
+    const replacement = isChampion(d)
+      ? ordered.find((n) => n.at >= d.at && n.deploymentId !== d.deploymentId && isChampion(n) && n.modelName === d.modelName && n.target === d.target)
+      : undefined;
     const ended = ends.filter((e) => e.deploymentId === d.deploymentId).sort((a, b) => a.at.localeCompare(b.at))[0];
     const end =
       replacement && (!ended || replacement.at <= ended.at)
@@ -95,7 +105,9 @@ export function lineageOf(bundle: EvidenceBundle): LineageReport {
         : ended
           ? { to: ended.at, endReason: ended.reason }
           : { to: null, endReason: null };
-    return { deploymentId: d.deploymentId, modelVersionId: d.modelVersionId, target: d.target, from: d.at, ...end };
+    const strategy = d.strategy ?? 'replace';
+    const trafficShare = strategy === 'replace' ? 1 : (d.trafficShare ?? 0);
+    return { deploymentId: d.deploymentId, modelVersionId: d.modelVersionId, target: d.target, strategy, trafficShare, from: d.at, ...end };
   });
   return { subject: bundle.subject, versions, deployments };
 }
@@ -104,10 +116,14 @@ export function lineageOf(bundle: EvidenceBundle): LineageReport {
 export function formatLineage(report: LineageReport): string {
   const lines = [`Lineage of ${report.subject} (from lifecycle histories)`];
   for (const v of report.versions) {
-    lines.push('', `${v.modelVersionId}  registered by ${v.registeredBy} at ${v.registeredAt}${v.parent ? `, retrained from ${v.parent.modelVersionId}: ${v.parent.reason}` : ''}  (${v.runs} run${v.runs === 1 ? '' : 's'})`);
+    lines.push(
+      '',
+      `${v.modelVersionId}  registered by ${v.registeredBy} at ${v.registeredAt}${v.parent ? `, retrained from ${v.parent.modelVersionId}: ${v.parent.reason}` : ''}  (template ${v.templates.join(' → ')}, ${v.runs} run${v.runs === 1 ? '' : 's'})`,
+    );
     for (const s of v.stages) {
       const evidence = s.report ? `  [${s.report.kind} ${s.report.digest.slice(0, 12)}: ${JSON.stringify(s.report.summary)}]` : '';
-      lines.push(`  ${s.at}  ${s.stage.padEnd(8)} ${s.outcome.padEnd(9)} by ${s.actor}  ${JSON.stringify(s.detail)}${evidence}`);
+      const stage = s.step && s.step !== s.stage ? `${s.stage}/${s.step}` : s.stage;
+      lines.push(`  ${s.at}  ${stage.padEnd(8)} ${s.outcome.padEnd(9)} by ${s.actor}  ${JSON.stringify(s.detail)}${evidence}`);
     }
     for (const a of v.approvals) {
       const verdict = a.verdict.status === 'refused' ? `refused (${a.verdict.reason})` : a.verdict.status;
@@ -116,7 +132,8 @@ export function formatLineage(report: LineageReport): string {
   }
   lines.push('', 'Deployments');
   for (const d of report.deployments) {
-    lines.push(`  ${d.modelVersionId} on ${d.target}: ${d.from} → ${d.to ?? 'live'}${d.endReason ? ` (${d.endReason})` : ''}`);
+    const how = d.strategy === 'replace' ? '' : ` as ${d.strategy} (${Math.round(d.trafficShare * 100)}% of traffic)`;
+    lines.push(`  ${d.modelVersionId} on ${d.target}${how}: ${d.from} → ${d.to ?? 'live'}${d.endReason ? ` (${d.endReason})` : ''}`);
   }
   return lines.join('\n');
 }
@@ -124,8 +141,9 @@ export function formatLineage(report: LineageReport): string {
 /** What was in production at `at`, who approved it and on which evidence — answered from histories alone. */
 export function productionAt(report: LineageReport, at: Date) {
   const t = at.toISOString();
+  // Serving live traffic: champions and canaries, not shadows (the same rule as the catalog's answer).
   return report.deployments
-    .filter((d) => d.from <= t && (d.to === null || d.to > t))
+    .filter((d) => d.trafficShare > 0 && d.from <= t && (d.to === null || d.to > t))
     .map((d) => {
       const version = report.versions.find((v) => v.modelVersionId === d.modelVersionId);
       return {

@@ -2,6 +2,8 @@ import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/
 import { createActivities } from '../activities/index.js';
 import type { CatalogDb } from '../catalog/db.js';
 import type { ContentStore } from '../evidence/content-store.js';
+import { templates } from '../templates/index.js';
+import { probeManifests } from '../workflows/dsl/probes.js';
 import { bundleWorkflows } from './bundle.js';
 
 export interface StewardWorkerOptions {
@@ -17,6 +19,8 @@ export interface StewardWorkerOptions {
 
 /** A worker that runs the lifecycle workflow and its light activities on one task queue. */
 export async function createStewardWorker(options: StewardWorkerOptions): Promise<Worker> {
+  // Load-time check of the released templates: a wrong option stops the worker here, naming it.
+  templates.check(probeManifests());
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

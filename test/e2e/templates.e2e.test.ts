@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
+import { exportBundle } from '../../audit/bundle.js';
+import { formatLineage, lineageOf } from '../../audit/lineage.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import type { ManifestInput } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
@@ -131,6 +133,16 @@ describe('each example template drives its own lifecycle', () => {
     const monitor = stageTransitionsIn(history).find((t) => t.stage === 'monitor')!;
     expect(monitor.detail).toMatchObject({ intervalMs: 15 * 60_000, drift: { columnShare: 0.3 }, maxErrorRate: 0.01 });
     expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
+
+    // The audit trail names the exact template version, and its lineage of phases agrees with the catalog.
+    const bundle = await exportBundle(client, { name: m.name, version: m.version }, { exportedBy: 'ada' });
+    expect(bundle.lifecycles[0]).toMatchObject({ template: 'high-risk@1', templates: ['high-risk@1'] });
+    const lineage = lineageOf(bundle);
+    expect(lineage.versions[0]!.templates).toEqual(['high-risk@1']);
+    expect(lineage.deployments.map((d) => [d.strategy, d.trafficShare, d.endReason])).toEqual(
+      (await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share, d.end_reason]),
+    );
+    expect(formatLineage(lineage)).toContain('as canary (10% of traffic)');
   });
 
   it('high-risk: a model with nothing to measure fairness over stops at the fairness gate', async () => {

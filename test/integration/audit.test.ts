@@ -109,6 +109,8 @@ describe('audit evidence', () => {
         deploymentId: d.id,
         modelVersionId: d.model_version_id,
         target: d.target,
+        strategy: d.strategy,
+        trafficShare: d.traffic_share,
         from: d.from_time.toISOString(),
         to: d.to_time?.toISOString() ?? null,
         endReason: d.end_reason,

@@ -4,6 +4,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lifecycles } from '../../api/lifecycles.js';
+import { exportBundle } from '../../audit/bundle.js';
 import { lifecycleRunHistories, startInputOf } from '../../audit/run-histories.js';
 import { manifestSchema } from '../../core/manifest.js';
 import type { Principal } from '../../core/principal.js';
@@ -102,6 +103,10 @@ describe('a running lifecycle and a new template version', () => {
       const row = await database.db.selectFrom('model_versions').select('template').where('workflow_id', '=', workflowId).executeTakeFirst();
       return row?.template === 'evolving@2' ? row : undefined;
     });
+
+    // The evidence bundle names every template version the lifecycle ran.
+    const bundle = await exportBundle(client, { name: manifest.name, version: manifest.version }, { exportedBy: 'ada' });
+    expect(bundle.lifecycles[0]).toMatchObject({ template: 'evolving@1', templates: ['evolving@1', 'evolving@2'] });
 
     // Every run, before and after the move, replays against the code that migrated it.
     const outcomes = await replayHistories(

@@ -26,6 +26,10 @@ const bad = (spec: Partial<LifecycleSpec>) =>
   defineTemplate({ name: 'bad', version: 1, description: '', lifecycle: () => ({ gates: [], monitor: monitorEveryHour, ...spec }) });
 
 describe('the example templates', () => {
+  it('pass the load-time check the worker and the API run', () => {
+    expect(() => templates.check(probeManifests())).not.toThrow();
+  });
+
   it('standard: one approver and a direct rollout for a medium-risk model; two approvers and a shadow day for high risk', () => {
     const medium = templates.plan('standard', manifest());
     expect(medium.template).toBe('standard@1');
@@ -112,7 +116,7 @@ describe('invalid templates fail at load, naming the template, the stage and the
     ['an unknown severity', { gates: [stage.scan({ blockAt: 'severe' as never })] }, 'template bad@1, stage scan: option blockAt: Invalid option'],
   ];
   it.each(cases)('%s', (_, spec, message) => {
-    expect(() => new TemplateRegistry([bad(spec)], probeManifests())).toThrow(message);
+    expect(() => new TemplateRegistry([bad(spec)]).check(probeManifests())).toThrow(message);
   });
 
   it('checks branches only some models reach, because the registry plans every template for every risk tier and kind', () => {
@@ -123,8 +127,8 @@ describe('invalid templates fail at load, naming the template, the stage and the
       lifecycle: (m) => ({ gates: [stage.approval({ groups: ['risk'], quorum: m.riskTier === 'critical' ? -1 : 1 })], monitor: monitorEveryHour }),
     });
     expect(criticalOnly.plan(manifest())).toBeDefined();
-    expect(() => new TemplateRegistry([criticalOnly], probeManifests())).toThrow(TemplateError);
-    expect(() => new TemplateRegistry([criticalOnly], probeManifests())).toThrow('template branchy@1, stage approval: option quorum');
+    expect(() => new TemplateRegistry([criticalOnly]).check(probeManifests())).toThrow(TemplateError);
+    expect(() => new TemplateRegistry([criticalOnly]).check(probeManifests())).toThrow('template branchy@1, stage approval: option quorum');
   });
 
   it('refuses bad names and versions at definition', () => {

@@ -13,25 +13,34 @@ export class UnknownTemplateError extends Error {
 }
 
 /**
- * Every template this build of Steward knows, keyed by `name@version`. Built once when the workflow bundle
- * (or the API) loads; building it checks every template against sample manifests of every risk tier and
- * kind, so a template with a wrong option fails at load with the template, stage and option named.
+ * Every template this build of Steward knows, keyed by `name@version`. Construction is cheap, because the
+ * workflow sandbox builds it for every lifecycle it runs; `check` is the load-time validation that the
+ * worker, the API and the template tests run once.
  */
 export class TemplateRegistry {
   private readonly byRef = new Map<string, Template>();
 
-  constructor(templates: readonly Template[], probes: readonly ModelManifest[] = []) {
+  constructor(templates: readonly Template[]) {
     for (const template of templates) {
       if (this.byRef.has(template.ref)) throw new TemplateError(template.ref, null, 'is defined twice');
       this.byRef.set(template.ref, template);
     }
     for (const template of templates) {
-      template.check(probes);
       for (const from of template.migrateFrom ?? []) {
         if (!this.byRef.has(from)) throw new TemplateError(template.ref, null, `migrateFrom names ${from}, which is not a known template`);
         if (from === template.ref) throw new TemplateError(template.ref, null, 'cannot migrate from itself');
       }
     }
+  }
+
+  /**
+   * Plans every template for `probes` (sample manifests of every risk tier and kind, see probes.ts) with and
+   * without patches, so a wrong option fails at load, naming the template, stage and option, even in a branch
+   * few models reach. Kept out of the workflow bundle, which only ever plans the one manifest it runs.
+   */
+  check(probes: readonly ModelManifest[]): this {
+    for (const template of this.byRef.values()) template.check(probes);
+    return this;
   }
 
   list(): Template[] {
