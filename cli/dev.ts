@@ -18,6 +18,7 @@ import { isPortFree } from './ports.js';
 const DEV_PRINCIPALS: readonly { principal: string; roles: Role[] }[] = [
   { principal: 'dev-engineer', roles: ['engineer'] },
   { principal: 'dev-approver', roles: ['approver:risk'] },
+  { principal: 'dev-business', roles: ['approver:business'] },
   { principal: 'dev-auditor', roles: ['auditor'] },
 ];
 

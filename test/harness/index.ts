@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -33,9 +33,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of its own on the run's PostgreSQL server. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = inject('databaseUrl');
+/** A fresh, migrated database of its own on the run's PostgreSQL server (or on `adminUrl`'s). */
+export async function createTestDatabase(adminUrl: string = inject('databaseUrl')): Promise<TestDatabase> {
   const name = `steward_test_${suffix()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -45,7 +44,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const db = await openCatalog({ kind: 'postgres', url: url.toString() });
   await migrateToLatest(db);
-  const evidence = new ContentStore(await mkdtemp(join(tmpdir(), 'steward-evidence-')));
+  const evidenceDir = await mkdtemp(join(tmpdir(), 'steward-evidence-'));
+  const evidence = new ContentStore(evidenceDir);
   return {
     url: url.toString(),
     db,
@@ -56,6 +56,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+      await rm(evidenceDir, { recursive: true, force: true });
     },
   };
 }
