@@ -21,6 +21,7 @@ import { Lifecycles } from './lifecycles.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
+import { templateRoutes } from './routes/templates.js';
 
 export interface ApiOptions {
   readonly client: Client;
@@ -113,5 +114,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(inventoryRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(auditRoutes, deps);
+  await app.register(templateRoutes, deps);
   return app;
 }

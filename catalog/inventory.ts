@@ -26,6 +26,8 @@ export interface SearchFilters {
   /** Has a live deployment (true) or none (false). */
   readonly deployed?: boolean;
   readonly name?: string;
+  /** `name@version` exactly, or `name` for any of its versions. */
+  readonly template?: string;
 }
 
 export interface PageRequest {
@@ -75,6 +77,8 @@ export interface VersionSummary {
   readonly kind: string;
   readonly framework: string;
   readonly riskTier: string;
+  /** The template version the lifecycle runs (`high-risk@1`). */
+  readonly template: string;
   readonly tags: string[];
   readonly description: string;
   readonly deployed: boolean;
@@ -113,6 +117,7 @@ export async function searchVersions(
       'v.kind',
       'v.framework',
       'v.risk_tier',
+      'v.template',
       'v.tags',
       'v.description',
       'v.created_at',
@@ -130,6 +135,10 @@ export async function searchVersions(
     ['v.name', filters.name],
   ] as const;
   for (const [col, value] of equals) if (value !== undefined) query = query.where(col, '=', value);
+  if (filters.template !== undefined) {
+    const t = filters.template;
+    query = query.where((eb) => (t.includes('@') ? eb('v.template', '=', t) : eb.or([eb('v.template', '=', t), eb('v.template', 'like', `${t}@%`)])));
+  }
   if (filters.tags?.length) query = query.where(sql<SqlBool>`v.tags @> ${JSON.stringify(filters.tags)}::jsonb`);
   if (filters.q) {
     // Stemmed (english) for prose, unstemmed (simple) for names and identifiers; either may match.
@@ -162,6 +171,7 @@ export async function searchVersions(
       kind: r.kind,
       framework: r.framework,
       riskTier: r.risk_tier,
+      template: r.template,
       tags: r.tags as string[],
       description: r.description,
       deployed: Boolean(r.deployed),
@@ -313,4 +323,15 @@ export async function versionPage(db: CatalogDb, id: string) {
     deployments: deployments.map(deploymentView),
     lineage: lineage.map((e) => ({ kind: e.kind, from: e.from_ref, to: e.to_version_id, detail: e.detail, at: e.at.toISOString() })),
   };
+}
+
+/** How many lifecycles that have not retired run each template version: who a new version's rollout reaches. */
+export async function templatesInUse(db: CatalogDb): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('model_versions')
+    .select(['template', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('stage', '!=', 'retire')
+    .groupBy('template')
+    .execute();
+  return new Map(rows.map((r) => [r.template, Number(r.n)]));
 }

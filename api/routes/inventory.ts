@@ -17,6 +17,7 @@ const searchQuery = z.strictObject({
   riskTier: riskTierSchema.optional(),
   kind: modelKindSchema.optional(),
   framework: z.string().min(1).optional(),
+  template: z.string().regex(/^[a-z0-9][a-z0-9-]*(@\d+)?$/, 'must be a template name, optionally with @<version>').optional(),
   tag: oneOrMany.optional(),
   q: z.string().trim().min(1).max(500).optional(),
   deployed: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),

@@ -153,7 +153,7 @@ describe('each example template drives its own lifecycle', () => {
     expect(await deploymentsOf(m)).toEqual([]);
   });
 
-  it('rules-model: a business approver decides, and it is monitored on KPIs and error rate, not feature drift', async () => {
+  it('rules-model: a business approver decides, and its monitor policy watches KPIs and error rate, not feature drift', async () => {
     const m = await sampleManifest({
       name: 'rules',
       kind: 'rules',
@@ -185,6 +185,26 @@ describe('each example template drives its own lifecycle', () => {
       maxErrorRate: 0.001,
     });
     expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
+  });
+
+  it('lists the released templates with how many live lifecycles run each, and finds versions by template', async () => {
+    const m = await sampleManifest({ name: 'waiting', riskTier: 'low' });
+    expect((await api.call('POST', '/models', { token: token.erin, body: m })).status).toBe(201);
+    await until('the approval gate', m, (s) => s.gate !== null);
+
+    const listed = await api.call('GET', '/templates', { token: token.rita });
+    expect(listed.body.templates.map((t: { ref: string }) => t.ref)).toEqual(['high-risk@1', 'rules-model@1', 'standard@1']);
+    // Earlier tests retired theirs; the one waiting at its gate is the only live standard@1 lifecycle.
+    expect(listed.body.templates.find((t: { ref: string }) => t.ref === 'standard@1')).toMatchObject({ inUse: 1, migrateFrom: [] });
+
+    const byName = await api.call('GET', '/models?template=high-risk', { token: token.rita });
+    expect(byName.body.items.map((v: { name: string; template: string }) => `${v.name}:${v.template}`).sort()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^hr-.*:high-risk@1$/), expect.stringMatching(/^hr-unfair-.*:high-risk@1$/)]),
+    );
+    expect(byName.body.items).toHaveLength(2);
+    const exact = await api.call('GET', '/models?template=standard@1', { token: token.rita });
+    expect(exact.body.items.map((v: { id: string }) => v.id)).toContain(idOf(m));
+    expect((await api.call('GET', '/models?template=Standard', { token: token.rita })).body.error.issues[0].field).toBe('querystring.template');
   });
 
   it('refuses a manifest naming a template that does not exist, naming the field, and starts nothing', async () => {

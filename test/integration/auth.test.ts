@@ -65,6 +65,7 @@ describe('authentication and authorisation', () => {
     ['GET', `/reports/${digest}`, SIGNED_IN],
     ['GET', '/approvals', SIGNED_IN],
     ['GET', '/events', SIGNED_IN],
+    ['GET', '/templates', SIGNED_IN],
     ['POST', `/models/${modelId}/retrain`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/no-such-model@1.0.0/retire`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/${modelId}/promote`, ['engineer', 'admin'], { reason: 'matrix' }],
