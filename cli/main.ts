@@ -176,8 +176,13 @@ for (const decision of ['approve', 'reject'] as const) {
     });
 }
 
-for (const action of ['retrain', 'retire'] as const) {
-  apiOptions(program.command(`${action} <model>`).description(`request a ${action} of a deployed model version`))
+const ACTIONS = {
+  retrain: 'request a retrain of a deployed model version',
+  retire: 'retire a model version',
+  promote: "end the template's shadow or canary phase now and move on",
+} as const;
+for (const [action, description] of Object.entries(ACTIONS)) {
+  apiOptions(program.command(`${action} <model>`).description(description))
     .requiredOption('-r, --reason <text>', 'why')
     .action(async (id: string, opts: { api: string; token?: string; reason: string }) => {
       print((await http(opts).call('POST', `/models/${encodeURIComponent(id)}/${action}`, { reason: opts.reason })).body);

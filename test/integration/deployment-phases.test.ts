@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lifecycles } from '../../api/lifecycles.js';
+import { lifecycleRunHistories } from '../../audit/run-histories.js';
+import { manifestSchema, type ModelManifest } from '../../core/manifest.js';
+import type { Principal } from '../../core/principal.js';
+import { bundleWorkflows } from '../../workers/bundle.js';
+import type { LifecycleResult } from '../../workflows/lifecycle.js';
+import { retireSignal, statusQuery } from '../../workflows/messages.js';
+import { quickTemplates } from '../fixtures/workflows/short-phases.js';
+import { stageTransitionsIn } from '../harness/history.js';
+import {
+  connectTestClient,
+  createTestDatabase,
+  eventually,
+  startTestWorker,
+  uniqueTaskQueue,
+  type RunningWorker,
+  type TestDatabase,
+} from '../harness/index.js';
+import { sampleManifest } from '../harness/manifests.js';
+
+/**
+ * Shadow and canary phases on their own clock (the `quick` template holds each for 1.5 s): promotion when the
+ * hold ends, rollback when a phase deployment is taken away, retirement in the middle of a phase, and the
+ * template's maximum lifetime.
+ */
+describe('deployment phases and end of life', () => {
+  let client: Client;
+  let database: TestDatabase;
+  let worker: RunningWorker;
+  let lifecycles: Lifecycles;
+  const erin: Principal = { id: 'erin', roles: ['engineer'] };
+
+  beforeAll(async () => {
+    const taskQueue = uniqueTaskQueue('phases');
+    const bundle = await bundleWorkflows(join(process.cwd(), 'test', 'fixtures', 'workflows', 'short-phases.ts'));
+    database = await createTestDatabase();
+    client = await connectTestClient();
+    worker = await startTestWorker({ database, taskQueue, workflowBundle: bundle });
+    lifecycles = new Lifecycles(client, taskQueue, undefined, quickTemplates);
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await client?.connection.close();
+    await database?.drop();
+  });
+
+  const manifest = async (name: string): Promise<ModelManifest> => manifestSchema.parse(await sampleManifest({ name, template: 'quick' }));
+  const deployments = (id: string) =>
+    database.db.selectFrom('deployments').selectAll().where('model_version_id', '=', id).orderBy('from_time').orderBy('id').execute();
+  const steps = async (workflowId: string) =>
+    (await lifecycleRunHistories(client, workflowId)).flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.stage === 'deploy' || t.stage === 'retire');
+
+  it('promotes each phase when its hold ends, then retires the version at the end of its lifetime', async () => {
+    const m = await manifest('phased');
+    const { workflowId, modelVersionId } = await lifecycles.register(m, erin);
+    const result = (await client.workflow.getHandle(workflowId).result()) as LifecycleResult;
+    expect(result).toMatchObject({ endedBy: 'end-of-life' });
+
+    const path = await steps(workflowId);
+    expect(path.map((t) => `${t.stage}/${t.step ?? ''}:${t.outcome} by ${t.actor}`)).toEqual([
+      'deploy/shadow:entered by steward',
+      'deploy/shadow:passed by steward',
+      'deploy/canary:entered by steward',
+      'deploy/canary:passed by steward',
+      'deploy/:passed by steward',
+      'retire/:completed by steward',
+    ]);
+    expect(path[1]!.detail).toEqual({ reason: 'hold time elapsed, healthy' });
+    const rows = await deployments(modelVersionId);
+    expect(rows.map((d) => [d.strategy, d.traffic_share, d.end_reason])).toEqual([
+      ['shadow', 0, 'promoted after shadow'],
+      ['canary', 0.25, 'promoted after canary'],
+      ['replace', 1, result.reason],
+    ]);
+    // Each phase held for its full time; the champion served until the lifetime ran out.
+    const held = (d: (typeof rows)[number]) => d.to_time!.getTime() - d.from_time.getTime();
+    expect(held(rows[0]!)).toBeGreaterThanOrEqual(1500);
+    expect(held(rows[1]!)).toBeGreaterThanOrEqual(1500);
+    expect(held(rows[2]!)).toBeGreaterThanOrEqual(4000);
+  });
+
+  it('rolls back when a phase deployment is taken away during its hold, leaving the champion alone', async () => {
+    const champion = await manifest('rollback');
+    const first = await lifecycles.register(champion, erin);
+    await eventually('the champion', async () => ((await client.workflow.getHandle(first.workflowId).query(statusQuery)).stage === 'monitor' ? true : undefined), {
+      timeoutMs: 15_000,
+    });
+
+    const candidate = { ...champion, version: '1.1.0' };
+    const second = await lifecycles.register(candidate, erin);
+    await eventually('the shadow', async () => ((await client.workflow.getHandle(second.workflowId).query(statusQuery)).phase?.name === 'shadow' ? true : undefined));
+    // The runtime dropped the shadow (here: the serving side ended the row) before its hold was over.
+    await database.db
+      .updateTable('deployments')
+      .set({ to_time: new Date(), end_reason: 'runtime: shadow replica crashed' })
+      .where('id', '=', `${second.workflowId}/deploy/shadow`)
+      .execute();
+
+    const result = (await client.workflow.getHandle(second.workflowId).result()) as LifecycleResult;
+    expect(result).toEqual({ modelVersionId: second.modelVersionId, endedBy: 'rolled-back', reason: 'shadow: runtime: shadow replica crashed' });
+    expect((await steps(second.workflowId)).map((t) => `${t.step ?? t.stage}:${t.outcome}`)).toEqual(['shadow:entered', 'shadow:failed', 'retire:completed']);
+    const live = await database.db.selectFrom('deployments').select('model_version_id').where('model_name', '=', champion.name).where('to_time', 'is', null).execute();
+    expect(live).toEqual([{ model_version_id: first.modelVersionId }]);
+    await client.workflow.getHandle(first.workflowId).signal(retireSignal, { requestedBy: erin, reason: 'test over' });
+  });
+
+  it('retires in the middle of a phase, ending the phase deployment', async () => {
+    const m = await manifest('retired-mid-phase');
+    const { workflowId, modelVersionId } = await lifecycles.register(m, erin);
+    await eventually('the shadow', async () => ((await client.workflow.getHandle(workflowId).query(statusQuery)).phase?.name === 'shadow' ? true : undefined));
+    await client.workflow.getHandle(workflowId).signal(retireSignal, { requestedBy: erin, reason: 'withdrawn by the owner' });
+    const result = (await client.workflow.getHandle(workflowId).result()) as LifecycleResult;
+    expect(result).toMatchObject({ endedBy: 'retired', reason: 'withdrawn by the owner' });
+    expect((await deployments(modelVersionId)).map((d) => [d.strategy, d.end_reason])).toEqual([['shadow', 'retired during shadow']]);
+  });
+});
