@@ -138,7 +138,10 @@ export function formatLineage(report: LineageReport): string {
   return lines.join('\n');
 }
 
-/** What was in production at `at`, who approved it and on which evidence — answered from histories alone. */
+/**
+ * What was in production at `at`, who approved it, on which evidence, and how its monitoring stood (the last
+ * observed window judged by then) — answered from histories alone.
+ */
 export function productionAt(report: LineageReport, at: Date) {
   const t = at.toISOString();
   // Serving live traffic: champions and canaries, not shadows (the same rule as the catalog's answer).
@@ -150,6 +153,14 @@ export function productionAt(report: LineageReport, at: Date) {
         ...d,
         approvedBy: (version?.approvals ?? []).filter((a) => a.decision === 'approve' && a.verdict.status !== 'refused').map((a) => ({ principal: a.principal, comment: a.comment, at: a.at })),
         evidence: (version?.stages ?? []).flatMap((s) => (s.report && s.at <= t ? [s.report] : [])),
+        monitoring: lastJudgedWindow(version?.stages ?? [], t),
       };
     });
+}
+
+function lastJudgedWindow(stages: readonly StageTransition[], t: string) {
+  const judged = stages.filter((s) => s.step === 'observation' && s.at <= t).at(-1);
+  if (!judged) return null;
+  const { window, breaches } = judged.detail as { window?: unknown; breaches?: string[] };
+  return { at: judged.at, outcome: judged.outcome, window: window ?? null, breaches: breaches ?? [] };
 }

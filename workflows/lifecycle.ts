@@ -27,8 +27,10 @@ import { gateTimers, judgeAttempt, openGate, type GateState } from './approval-g
 import type { ApprovalStep, AutomatedStep, DeployPhase, GateStep, LifecyclePlan, StepVerdict } from './dsl/plan.js';
 import { planFromPolicy } from './dsl/policy-plan.js';
 import type { TemplateRegistry } from './dsl/registry.js';
+import { judgeWindow } from './monitor-judge.js';
 import {
   approvalSignal,
+  observationSignal,
   promoteSignal,
   retireSignal,
   retrainSignal,
@@ -36,6 +38,7 @@ import {
   supersededSignal,
   type ApprovalAttempt,
   type LifecycleStatus,
+  type Observation,
   type PromoteRequest,
   type RetireRequest,
   type RetrainRequest,
@@ -74,6 +77,8 @@ export interface MonitorCheckpoint {
   readonly pendingRetrain: RetrainRequest | null;
   readonly pendingRetire: RetireRequest | null;
   readonly superseded: SupersededNotice | null;
+  /** Observed windows not yet judged; absent in checkpoints recorded before observations existed. */
+  readonly pendingWindows?: readonly Observation[];
 }
 
 interface LifecycleInputBase {
@@ -145,6 +150,9 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     /** The deployment phase under way, and a request to cut it short. */
     let phase: LifecycleStatus['phase'] = null;
     let promotion: PromoteRequest | null = null;
+    /** Observed windows waiting to be judged against the template's monitor policy. */
+    const windows: Observation[] = [...(resume?.pendingWindows ?? [])];
+    const seenWindowIds = new Set(windows.map((w) => w.id));
     /** The catalog row every projection references; attempts that arrive earlier wait for it. */
     let registered = resume !== undefined;
     const run = resume ? resume.run + 1 : 1;
@@ -213,6 +221,15 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         return;
       }
       promotion ??= request;
+    });
+    setHandler(observationSignal, (window) => {
+      if (seenWindowIds.has(window.id)) return;
+      seenWindowIds.add(window.id);
+      if (!deployment && !phase) {
+        log.warn('observation ignored: the version is not serving', { stage, window: window.id });
+        return;
+      }
+      windows.push(window);
     });
     setHandler(supersededSignal, (notice) => {
       superseded ??= notice;
@@ -401,7 +418,14 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       const until = new Date(Date.now() + p.holdMs).toISOString();
       phase = { name: p.name, mode: p.mode, trafficShare: p.trafficShare, until };
       await record('entered', STEWARD, { ...phaseDeployment, strategy: p.mode, trafficShare: p.trafficShare, until }, { step: p.name });
-      await condition(() => promotion !== null || pendingRetire !== null, p.holdMs);
+      // Hold until the time is up or someone promotes; judge observed windows as they come, and stop at a breach.
+      const holdEnds = Date.now() + p.holdMs;
+      const breaches: string[] = [];
+      while (await condition(() => promotion !== null || pendingRetire !== null || windows.length > 0, Math.max(holdEnds - Date.now(), 0))) {
+        if (!windows.length) break;
+        breaches.push(...(await judgeWindows()));
+        if (breaches.length) break;
+      }
       const cut = promotion;
       phase = null;
       promotion = null;
@@ -409,6 +433,12 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       if (pendingRetire) {
         await endDeployment({ deploymentId: phaseDeployment.deploymentId, at: now(), reason: `retired during ${p.name}` });
         return { endedBy: 'retired', reason: pendingRetire.reason, actor: pendingRetire.requestedBy.id };
+      }
+      if (breaches.length) {
+        const reason = `${p.name}: ${breaches.join('; ')}`;
+        await endDeployment({ deploymentId: phaseDeployment.deploymentId, at: now(), reason: `rolled back: ${breaches.join('; ')}` });
+        await record('failed', STEWARD, { reason: 'monitor policy breached', breaches }, { step: p.name });
+        return { endedBy: 'rolled-back', reason, actor: STEWARD };
       }
       const probe = await probeDeployment({ deploymentId: phaseDeployment.deploymentId });
       if (probe.ended) {
@@ -419,6 +449,23 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       await endDeployment({ deploymentId: phaseDeployment.deploymentId, at: now(), reason: `promoted after ${p.name}` });
       await record('passed', cut?.requestedBy.id ?? STEWARD, { reason }, { step: p.name });
       return null;
+    }
+
+    /** Judges every observed window waiting, in arrival order, recording each verdict; returns the breaches. */
+    async function judgeWindows(): Promise<string[]> {
+      const breaches: string[] = [];
+      for (let window = windows.shift(); window; window = windows.shift()) {
+        const verdict = judgeWindow(window, plan.monitor);
+        const { id, windowStart, windowEnd, requests, errors, kpis, reportedBy } = window;
+        await record(
+          verdict.breaches.length ? 'breached' : 'passed',
+          STEWARD,
+          { window: { id, start: windowStart, end: windowEnd, reportedBy }, requests, errors, kpis, ...verdict, ...(phase ? { phase: phase.name } : {}) },
+          { step: 'observation' },
+        );
+        breaches.push(...verdict.breaches);
+      }
+      return breaches;
     }
 
     async function notifyParentSuperseded(link: Lineage): Promise<void> {
@@ -491,6 +538,11 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         if (endOfLife !== null && Date.now() >= endOfLife) {
           return retire({ endedBy: 'end-of-life', reason: `reached the template's maximum lifetime (${plan.retire.maxLifetimeMs} ms in production)`, actor: STEWARD });
         }
+        if (windows.length) {
+          // Breaches are recorded (and so published as events); the version keeps serving until people act.
+          await judgeWindows();
+          continue;
+        }
         if (pendingRetrain) {
           await retrain(pendingRetrain);
           pendingRetrain = null;
@@ -498,7 +550,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         }
         if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) return continueAtBoundary();
         const wait = endOfLife === null ? intervalMs : Math.max(Math.min(intervalMs, endOfLife - Date.now()), 0);
-        const interrupted = await condition(() => superseded !== null || pendingRetire !== null || pendingRetrain !== null, wait);
+        const interrupted = await condition(() => superseded !== null || pendingRetire !== null || pendingRetrain !== null || windows.length > 0, wait);
         if (interrupted || (endOfLife !== null && Date.now() >= endOfLife)) continue;
         cyclesThisRun += 1;
         monitorCycles += 1;
@@ -538,6 +590,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         pendingRetrain,
         pendingRetire,
         superseded,
+        ...(windows.length ? { pendingWindows: [...windows] } : {}),
       };
     }
 

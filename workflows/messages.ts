@@ -43,6 +43,22 @@ export interface PromoteRequest {
 }
 export const promoteSignal = defineSignal<[PromoteRequest]>('promote');
 
+/**
+ * What the serving side saw in one window: request and error counts and business KPIs. Small numbers only;
+ * the lifecycle judges each window against its template's monitor policy and records the verdict.
+ */
+export interface Observation {
+  /** Correlates retries: a repeated id is the same window and is judged once. */
+  readonly id: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly kpis: Readonly<Record<string, number>>;
+  readonly reportedBy: string;
+}
+export const observationSignal = defineSignal<[Observation]>('observation');
+
 /** Sent by a retrained successor once it is deployed in this version's place. */
 export interface SupersededNotice {
   readonly successorWorkflowId: string;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { artifactSchema, manifestSchema } from '../../core/manifest.js';
@@ -6,17 +7,33 @@ import { modelPage, versionPage } from '../../catalog/inventory.js';
 import { authorize, anyRole, isRole, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
-import { promoteSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
+import { observationSignal, promoteSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
 import { modelIdParams, modelRefParams } from './params.js';
 
 const reasonBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(2000) });
+
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-03-01T12:00:00Z' });
+const observationBody = z
+  .strictObject({
+    windowStart: isoTime,
+    windowEnd: isoTime,
+    requests: z.number().int().min(0),
+    errors: z.number().int().min(0),
+    kpis: z
+      .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be a metric name'), z.number().finite())
+      .refine((k) => Object.keys(k).length <= 100, 'at most 100 KPIs')
+      .default({}),
+  })
+  .refine((o) => o.errors <= o.requests, { message: 'cannot exceed requests', path: ['errors'] })
+  .refine((o) => Date.parse(o.windowEnd) > Date.parse(o.windowStart), { message: 'must be after windowStart', path: ['windowEnd'] });
+const observationHeaders = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
 
 const retrainBody = reasonBody.extend({
   artifacts: z.array(artifactSchema).min(1).optional(),
   metrics: z.record(z.string().min(1), z.number().finite()).optional(),
 });
 
-/** Registration and lifecycle control: register, read, promote, retrain, retire. */
+/** Registration and lifecycle control: register, read, report observations, promote, retrain, retire. */
 export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
   const engineer = authorize(authenticate, isRole('engineer', 'admin'), 'engineer');
 
@@ -92,6 +109,23 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
       }
       await lifecycles.handle(ref).signal(promoteSignal, { requestedBy: principalOf(request), reason: request.body.reason });
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'promote', phase: phase.name });
+    },
+  );
+
+  app.post(
+    '/models/:id/observations',
+    { schema: { params: modelIdParams, body: observationBody, headers: observationHeaders }, onRequest: engineer },
+    async (request, reply) => {
+      const ref = request.params.id;
+      await lifecycles.requireRunning(ref);
+      // The serving side reports a window; the lifecycle judges it against its template's monitor policy.
+      const { deployment, phase, stage } = await lifecycles.handle(ref).query(statusQuery);
+      if (!deployment && !phase) {
+        throw new ApiError(409, 'not_serving', `${modelVersionId(ref)} is not serving traffic (stage ${stage}); nothing to observe`);
+      }
+      const id = request.headers['idempotency-key'] ?? randomUUID();
+      await lifecycles.handle(ref).signal(observationSignal, { id, ...request.body, reportedBy: principalOf(request).id });
+      return reply.status(202).send({ modelVersionId: modelVersionId(ref), observation: id });
     },
   );
 };

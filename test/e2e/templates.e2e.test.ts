@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
 import { exportBundle } from '../../audit/bundle.js';
-import { formatLineage, lineageOf } from '../../audit/lineage.js';
+import { formatLineage, lineageOf, productionAt } from '../../audit/lineage.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import type { ManifestInput } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
@@ -153,7 +153,7 @@ describe('each example template drives its own lifecycle', () => {
     expect(await deploymentsOf(m)).toEqual([]);
   });
 
-  it('rules-model: a business approver decides, and its monitor policy watches KPIs and error rate, not feature drift', async () => {
+  it('rules-model: a business approver decides, and observed windows are judged on KPIs and error rate, not feature drift', async () => {
     const m = await sampleManifest({
       name: 'rules',
       kind: 'rules',
@@ -184,6 +184,35 @@ describe('each example template drives its own lifecycle', () => {
       kpis: { approvalRate: { min: 0.2, max: 0.8 }, manualReviewRate: { max: 0.15 } },
       maxErrorRate: 0.001,
     });
+
+    // The serving side reports windows; the lifecycle judges each against the template's KPIs and error rate.
+    const observe = (body: unknown, key?: string) =>
+      api.call('POST', `/models/${idOf(m)}/observations`, { token: token.erin, body, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+    const hour = (h: number) => `2026-11-22T${String(h).padStart(2, '0')}:00:00Z`;
+    expect((await observe({ windowStart: hour(9), windowEnd: hour(10), requests: 5000, errors: 2, kpis: { approvalRate: 0.55, manualReviewRate: 0.05 } }, 'window-09')).status).toBe(202);
+    expect((await observe({ windowStart: hour(9), windowEnd: hour(10), requests: 5000, errors: 2, kpis: { approvalRate: 0.55 } }, 'window-09')).status).toBe(202);
+    expect((await observe({ windowStart: hour(10), windowEnd: hour(11), requests: 4000, errors: 9, kpis: { approvalRate: 0.93, manualReviewRate: 0.04 } })).status).toBe(202);
+    const bad = await observe({ windowStart: hour(11), windowEnd: hour(10), requests: 10, errors: 11 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: { field: string }) => i.field).sort()).toEqual(['body.errors', 'body.windowEnd']);
+
+    const judged = await eventually('both windows judged', async () => {
+      const runs = await lifecycleRunHistories(client, handleOf(m).workflowId);
+      const found = runs.flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.step === 'observation');
+      return found.length >= 2 ? found : undefined;
+    });
+    expect(judged.map((t) => [t.outcome, t.detail.breaches])).toEqual([
+      ['passed', []],
+      ['breached', ['error rate 0.0023 > 0.001', 'approvalRate 0.93 > 0.8']],
+    ]);
+    // A breach is an event like any transition, so webhooks and the event log see it.
+    // The point-in-time answer, from histories alone, carries the monitoring status of the time.
+    const [serving] = productionAt(lineageOf(await exportBundle(client, { name: m.name, version: m.version }, { exportedBy: 'ada' })), new Date());
+    expect(serving).toMatchObject({ modelVersionId: idOf(m), monitoring: { outcome: 'breached', breaches: ['error rate 0.0023 > 0.001', 'approvalRate 0.93 > 0.8'] } });
+    await eventually('the breach event', async () => {
+      const events = await api.call('GET', `/events?modelVersionId=${idOf(m)}`, { token: token.erin });
+      return events.body.items.some((e: { data: { outcome: string } }) => e.data.outcome === 'breached') ? true : undefined;
+    });
     expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
   });
 
@@ -202,6 +231,13 @@ describe('each example template drives its own lifecycle', () => {
       expect.arrayContaining([expect.stringMatching(/^hr-.*:high-risk@1$/), expect.stringMatching(/^hr-unfair-.*:high-risk@1$/)]),
     );
     expect(byName.body.items).toHaveLength(2);
+    // Nothing serves yet, so there is nothing to observe.
+    const early = await api.call('POST', `/models/${idOf(m)}/observations`, {
+      token: token.erin,
+      body: { windowStart: '2026-11-22T09:00:00Z', windowEnd: '2026-11-22T10:00:00Z', requests: 1, errors: 0 },
+    });
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('not_serving');
     const exact = await api.call('GET', '/models?template=standard@1', { token: token.rita });
     expect(exact.body.items.map((v: { id: string }) => v.id)).toContain(idOf(m));
     expect((await api.call('GET', '/models?template=Standard', { token: token.rita })).body.error.issues[0].field).toBe('querystring.template');

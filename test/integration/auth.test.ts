@@ -69,6 +69,7 @@ describe('authentication and authorisation', () => {
     ['POST', `/models/${modelId}/retrain`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/no-such-model@1.0.0/retire`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/${modelId}/promote`, ['engineer', 'admin'], { reason: 'matrix' }],
+    ['POST', `/models/${modelId}/observations`, ['engineer', 'admin'], { windowStart: '2026-01-01T00:00:00Z', windowEnd: '2026-01-01T01:00:00Z', requests: 1, errors: 0 }],
     ['POST', '/webhooks', ['admin'], { url: 'http://127.0.0.1:9/hook', secret: 'matrix-secret-0123' }],
     ['GET', '/webhooks', ['admin']],
     ['DELETE', '/webhooks/00000000-0000-4000-8000-000000000000', ['admin']],

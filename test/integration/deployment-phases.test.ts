@@ -7,7 +7,7 @@ import { manifestSchema, type ModelManifest } from '../../core/manifest.js';
 import type { Principal } from '../../core/principal.js';
 import { bundleWorkflows } from '../../workers/bundle.js';
 import type { LifecycleResult } from '../../workflows/lifecycle.js';
-import { retireSignal, statusQuery } from '../../workflows/messages.js';
+import { observationSignal, retireSignal, statusQuery, type Observation } from '../../workflows/messages.js';
 import { quickTemplates } from '../fixtures/workflows/short-phases.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import {
@@ -106,6 +106,42 @@ describe('deployment phases and end of life', () => {
     const live = await database.db.selectFrom('deployments').select('model_version_id').where('model_name', '=', champion.name).where('to_time', 'is', null).execute();
     expect(live).toEqual([{ model_version_id: first.modelVersionId }]);
     await client.workflow.getHandle(first.workflowId).signal(retireSignal, { requestedBy: erin, reason: 'test over' });
+  });
+
+  it('rolls a canary back at once when an observed window breaches the monitor policy', async () => {
+    const m = await manifest('canary-breach');
+    const { workflowId, modelVersionId } = await lifecycles.register(m, erin);
+    const handle = client.workflow.getHandle(workflowId);
+    const window = (id: string, errors: number): Observation => ({
+      id,
+      windowStart: new Date(Date.now() - 60_000).toISOString(),
+      windowEnd: new Date().toISOString(),
+      requests: 200,
+      errors,
+      kpis: { approvalRate: 0.5 },
+      reportedBy: 'serving',
+    });
+    await eventually('the shadow', async () => ((await handle.query(statusQuery)).phase?.name === 'shadow' ? true : undefined));
+    await handle.signal(observationSignal, window('healthy-shadow', 1));
+    await handle.signal(observationSignal, window('healthy-shadow', 1)); // a retry: judged once
+    await eventually('the canary', async () => ((await handle.query(statusQuery)).phase?.name === 'canary' ? true : undefined));
+    const breachSent = Date.now();
+    await handle.signal(observationSignal, window('bad-canary', 30));
+
+    const result = (await handle.result()) as LifecycleResult;
+    expect(result).toMatchObject({ endedBy: 'rolled-back', reason: 'canary: error rate 0.15 > 0.05' });
+    expect((await deployments(modelVersionId)).map((d) => [d.strategy, d.end_reason])).toEqual([
+      ['shadow', 'promoted after shadow'],
+      ['canary', 'rolled back: error rate 0.15 > 0.05'],
+    ]);
+    // At once, not at the end of the 1.5 s hold.
+    const canary = (await deployments(modelVersionId))[1]!;
+    expect(canary.to_time!.getTime() - breachSent).toBeLessThan(1500);
+    const judged = (await lifecycleRunHistories(client, workflowId)).flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.step === 'observation');
+    expect(judged.map((t) => [t.outcome, t.detail.phase, t.detail.breaches])).toEqual([
+      ['passed', 'shadow', []],
+      ['breached', 'canary', ['error rate 0.15 > 0.05']],
+    ]);
   });
 
   it('retires in the middle of a phase, ending the phase deployment', async () => {

@@ -8,8 +8,9 @@ import { manifestSchema, type ManifestInput } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultApprovalPolicy, defaultPolicy, type ApprovalPolicy, type LifecyclePolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
-import { approvalSignal, promoteSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
+import { approvalSignal, observationSignal, promoteSignal, retireSignal, retrainSignal, statusQuery, type Observation } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
+import { stageTransitionsIn } from '../harness/history.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import {
   connectTestClient,
@@ -165,6 +166,15 @@ it('records gates that expire, and that escalate before an approval', async () =
 
 describe('one lifecycle of each example template, as the manifest picks it', () => {
   const byTemplate = () => new Lifecycles(client, taskQueue);
+  const window = (id: string, errors: number, kpis: Record<string, number> = {}): Observation => ({
+    id,
+    windowStart: '2026-11-22T09:00:00Z',
+    windowEnd: '2026-11-22T10:00:00Z',
+    requests: 10_000,
+    errors,
+    kpis,
+    reportedBy: 'serving',
+  });
   const retire = async (workflowId: string) => {
     await atStage(workflowId, 'monitor');
     await client.workflow.getHandle(workflowId).signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
@@ -191,6 +201,7 @@ describe('one lifecycle of each example template, as the manifest picks it', () 
     await handle.signal(approvalSignal, approve(ava, 'h2', 'approve', 'second pair of eyes'));
     for (const phase of ['shadow', 'canary']) {
       await eventually(phase, async () => ((await handle.query(statusQuery)).phase?.name === phase ? true : undefined));
+      await handle.signal(observationSignal, window(`${phase}-window`, 3));
       await handle.signal(promoteSignal, { requestedBy: erin, reason: `${phase} looks healthy` });
     }
     await retire(workflowId);
@@ -201,7 +212,15 @@ describe('one lifecycle of each example template, as the manifest picks it', () 
     const m = await manifest('recorded-rules', { kind: 'rules', framework: 'drools', template: 'rules-model', metrics: { backtestAgreement: 0.99, ruleConflicts: 0 } });
     const { workflowId } = await byTemplate().register(m, erin);
     await atStage(workflowId, 'approval');
-    await client.workflow.getHandle(workflowId).signal(approvalSignal, approve(bo, 'b1', 'approve', 'backtest agrees'));
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.signal(approvalSignal, approve(bo, 'b1', 'approve', 'backtest agrees'));
+    await atStage(workflowId, 'monitor');
+    await handle.signal(observationSignal, window('w1', 5, { approvalRate: 0.5, manualReviewRate: 0.05 }));
+    await handle.signal(observationSignal, window('w2', 40, { approvalRate: 0.9, manualReviewRate: 0.05 }));
+    await eventually('both windows judged', async () => {
+      const runs = await lifecycleRunHistories(client, workflowId);
+      return runs.flatMap((r) => stageTransitionsIn(r.history)).some((t) => t.outcome === 'breached') ? true : undefined;
+    });
     await retire(workflowId);
     await save('template-rules-model', workflowId);
   });
