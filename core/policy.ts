@@ -1,8 +1,9 @@
 import type { VersionBump } from './model-id.js';
 
 /**
- * The knobs a lifecycle runs with. The templates issue replaces this flat record with a typed DSL;
- * until then every lifecycle gets `defaultPolicy`, possibly with shorter durations for tests and demos.
+ * A bare lifecycle policy: what lifecycles recorded before templates carried in their input (their histories
+ * must keep replaying) and what development and tests start lifecycles with. Templates (workflows/dsl/,
+ * templates/) are how production lifecycles are configured; `ApprovalPolicy` and `Severity` serve both.
  */
 export interface LifecyclePolicy {
   readonly test: {
