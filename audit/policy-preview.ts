@@ -6,7 +6,8 @@ import type { StageTransition } from '../core/stages.js';
 import { judgeAttempt, openGate, type GateState } from '../workflows/approval-gate.js';
 import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep } from '../workflows/dsl/plan.js';
 import type { Template } from '../workflows/dsl/index.js';
-import type { ApprovalRequest } from '../workflows/messages.js';
+import type { ApprovalRequest, Observation } from '../workflows/messages.js';
+import { judgeWindow } from '../workflows/monitor-judge.js';
 import { startInputOf, type History } from './run-histories.js';
 
 /**
@@ -23,8 +24,17 @@ export interface StepPreview {
   readonly why: string;
 }
 
+/** One observed window, judged as recorded and as the candidate's monitor policy would have. */
+export interface WindowPreview {
+  readonly window: string;
+  readonly recorded: readonly string[];
+  readonly candidate: readonly string[];
+}
+
 export interface PolicyPreview {
   readonly modelVersionId: string;
+  /** Every observed window the lifecycle recorded, across its runs, with both verdicts' breaches. */
+  readonly monitoring: readonly WindowPreview[];
   readonly recorded: { readonly template: string; readonly steps: readonly StepPreview[]; readonly deployed: boolean };
   readonly candidate: { readonly template: string; readonly steps: readonly StepPreview[]; readonly wouldDeploy: boolean; readonly stoppedAt: string | null };
   /** One line per difference that matters, most important first. */
@@ -144,8 +154,26 @@ async function previewGate(step: GateStep, evidence: Evidence & { input: ReturnT
   return [await previewAutomated(step, evidence)];
 }
 
-/** Previews `candidate` on the first run of a lifecycle (where its gates were decided). */
-export async function previewPolicy(firstRun: History, candidate: Template): Promise<PolicyPreview> {
+/** Re-judges every window the lifecycle's runs recorded under the candidate's KPI ranges and error-rate ceiling. */
+function previewWindows(runs: readonly History[], candidate: Template, manifest: Parameters<Template['plan']>[0]): WindowPreview[] {
+  const { monitor } = candidate.plan(manifest);
+  return runs
+    .flatMap((run) => evidenceIn(run).transitions)
+    .filter((t) => t.step === 'observation')
+    .map((t) => {
+      const d = t.detail as { window: { id: string; start: string; end: string }; requests: number; errors: number; kpis: Record<string, number>; breaches: string[] };
+      const observed: Observation = { id: d.window.id, windowStart: d.window.start, windowEnd: d.window.end, requests: d.requests, errors: d.errors, kpis: d.kpis, reportedBy: '' };
+      return { window: `${d.window.id} (${d.window.start} – ${d.window.end})`, recorded: d.breaches, candidate: judgeWindow(observed, monitor).breaches };
+    });
+}
+
+/**
+ * Previews `candidate` on a lifecycle's runs, oldest first: its gates on the first run (where they were
+ * decided), its monitor policy on every observed window of every run.
+ */
+export async function previewPolicy(runs: readonly History[], candidate: Template): Promise<PolicyPreview> {
+  const [firstRun] = runs;
+  if (!firstRun) throw new TypeError('a policy preview needs at least the first run of a lifecycle');
   const evidence = evidenceIn(firstRun);
   const { manifest } = evidence.input;
   const plan = candidate.plan(manifest);
@@ -174,9 +202,15 @@ export async function previewPolicy(firstRun: History, candidate: Template): Pro
     else if (before.decision !== s.decision) changes.push(`${s.step}: ${before.decision} → ${s.decision} (${s.why})`);
   }
   for (const r of recorded) if (!steps.some((s) => s.step === r.step)) changes.push(`${r.step}: gate dropped (recorded ${r.decision})`);
+  const monitoring = previewWindows(runs, candidate, manifest);
+  for (const w of monitoring) {
+    const verdict = (b: readonly string[]) => (b.length ? `breached (${b.join('; ')})` : 'passed');
+    if (verdict(w.recorded) !== verdict(w.candidate)) changes.push(`window ${w.window}: ${verdict(w.recorded)} → ${verdict(w.candidate)}`);
+  }
 
   return {
     modelVersionId: modelVersionId(manifest),
+    monitoring,
     recorded: { template: evidence.input.template ?? 'inline', steps: recorded, deployed },
     candidate: { template: candidate.ref, steps, wouldDeploy, stoppedAt },
     changes,
@@ -191,6 +225,7 @@ export function formatPreview(p: PolicyPreview): string {
     rows(p.recorded.steps),
     `  candidate ${p.candidate.template}: ${p.candidate.wouldDeploy ? 'would deploy' : `would stop at ${p.candidate.stoppedAt}`}`,
     rows(p.candidate.steps),
+    `  observed windows: ${p.monitoring.length}, breaching as recorded ${p.monitoring.filter((w) => w.recorded.length).length}, under the candidate ${p.monitoring.filter((w) => w.candidate.length).length}`,
     '  changes:',
     ...(p.changes.length ? p.changes.map((c) => `    - ${c}`) : ['    (none)']),
     '',

@@ -286,20 +286,20 @@ templateCommands
     } catch (err) {
       throw new CliError(`--template: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const preview = await previewPolicy(await firstRunOf(source), candidate);
+    const preview = await previewPolicy(await lifecycleRuns(source), candidate);
     process.stdout.write(opts.json ? `${JSON.stringify(preview, null, 2)}\n` : formatPreview(preview));
   });
 
-/** The first run of a lifecycle (where its gates were decided), live or archived, or from a file. */
-async function firstRunOf(source: string): Promise<History> {
+/** A lifecycle's runs, oldest first: live or archived by name@version, or from a history or bundle file. */
+async function lifecycleRuns(source: string): Promise<History[]> {
   const parsed = parseModelVersionId(source);
   if (parsed.ok && !source.endsWith('.json')) {
     const config = loadConfig();
     const client = await connectClient(config.temporal);
     try {
-      const [first] = await lifecycleRunHistories(client, lifecycleWorkflowId(parsed.value), new HistoryArchive(new ContentStore(config.evidenceDir)));
-      if (!first) throw new CliError(`no lifecycle for ${source}`);
-      return first.history;
+      const runs = await lifecycleRunHistories(client, lifecycleWorkflowId(parsed.value), new HistoryArchive(new ContentStore(config.evidenceDir)));
+      if (!runs.length) throw new CliError(`no lifecycle for ${source}`);
+      return runs.map((r) => r.history);
     } finally {
       await client.connection.close();
     }
@@ -310,10 +310,12 @@ async function firstRunOf(source: string): Promise<History> {
   } catch (err) {
     throw new CliError(`${source}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // A bundle holds the version and its descendants: preview the first lifecycle, the one the bundle is about.
   const histories = historiesIn(document, source).map((h) => historyFromJSON(h.json));
-  const first = histories.find((h) => startInputOf(h).resume === undefined);
-  if (!first) throw new CliError(`${source} holds no first run of a lifecycle (every run is a continuation)`);
-  return first;
+  const first = histories.findIndex((h) => startInputOf(h).resume === undefined);
+  if (first < 0) throw new CliError(`${source} holds no first run of a lifecycle (every run is a continuation)`);
+  const end = histories.findIndex((h, i) => i > first && startInputOf(h).resume === undefined);
+  return histories.slice(first, end < 0 ? undefined : end);
 }
 
 try {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { describe, expect, it } from 'vitest';
 import { previewPolicy } from '../../audit/policy-preview.js';
+import rulesModelV1 from '../../templates/rules-model/v1.js';
 import standardV1 from '../../templates/standard/v1.js';
 import { defineTemplate, stage } from '../../workflows/dsl/index.js';
 
@@ -27,7 +28,7 @@ const standardWith = (min: Record<string, number>, quorum = 1) =>
 
 describe('policy preview', () => {
   it('shows that a tighter metric threshold would have blocked a deployment that happened', async () => {
-    const preview = await previewPolicy(fixture('template-standard.run1.json'), standardWith({ auc: 0.95 }));
+    const preview = await previewPolicy([fixture('template-standard.run1.json')], standardWith({ auc: 0.95 }));
     expect(preview.recorded).toMatchObject({ template: 'standard@1', deployed: true });
     expect(preview.candidate).toMatchObject({ template: 'standard@2', wouldDeploy: false, stoppedAt: 'test' });
     expect(preview.changes).toEqual([
@@ -39,22 +40,43 @@ describe('policy preview', () => {
   });
 
   it('reports no change for a candidate that decides as the recorded template did', async () => {
-    const preview = await previewPolicy(fixture('template-standard.run1.json'), standardWith({ auc: 0.7 }));
+    const preview = await previewPolicy([fixture('template-standard.run1.json')], standardWith({ auc: 0.7 }));
     expect(preview.candidate.wouldDeploy).toBe(true);
     expect(preview.changes).toEqual([]);
   });
 
   it('re-judges the recorded approval attempts under a larger quorum', async () => {
-    const preview = await previewPolicy(fixture('template-standard.run1.json'), standardWith({ auc: 0.7 }, 2));
+    const preview = await previewPolicy([fixture('template-standard.run1.json')], standardWith({ auc: 0.7 }, 2));
     expect(preview.candidate.stoppedAt).toBe('approval');
     expect(preview.changes[0]).toBe('would NOT have deployed: approval would still be waiting (1 of 2 approvals from risk (ava); the recorded attempts are not enough)');
   });
 
   it('counts the second approver of a recorded two-approver gate, and refuses the registrant and duplicates', async () => {
     // v1-quorum: attempts by the registrant (refused), ava, ava again (duplicate), rita; quorum 2 recorded.
-    const preview = await previewPolicy(fixture('v1-quorum.run1.json'), standardWith({ auc: 0.8 }, 2));
+    const preview = await previewPolicy([fixture('v1-quorum.run1.json')], standardWith({ auc: 0.8 }, 2));
     expect(preview.candidate.steps.find((s) => s.step === 'approval')).toEqual({ step: 'approval', decision: 'pass', why: 'approved by ava, rita' });
     expect(preview.recorded.template).toBe('inline');
+  });
+
+  it("re-judges the recorded observed windows under the candidate's monitor policy", async () => {
+    // template-rules-model: window w1 (error rate 0.0005, KPIs in range) passed; w2 (0.004, approval rate 0.9) breached.
+    const tighter = defineTemplate({
+      ...rulesModelV1,
+      version: 2,
+      lifecycle: (m, context) => ({
+        ...rulesModelV1.lifecycle(m, context),
+        monitor: stage.monitor({ every: '1h', drift: null, kpis: { approvalRate: { min: 0.2, max: 0.95 } }, maxErrorRate: 0.0004 }),
+      }),
+    });
+    const preview = await previewPolicy([fixture('template-rules-model.run1.json')], tighter);
+    expect(preview.monitoring.map((w) => [w.recorded, w.candidate])).toEqual([
+      [[], ['error rate 0.0005 > 0.0004']],
+      [['error rate 0.004 > 0.001', 'approvalRate 0.9 > 0.8'], ['error rate 0.004 > 0.0004']],
+    ]);
+    expect(preview.changes).toEqual([
+      'window w1 (2026-11-22T09:00:00Z – 2026-11-22T10:00:00Z): passed → breached (error rate 0.0005 > 0.0004)',
+      'window w2 (2026-11-22T09:00:00Z – 2026-11-22T10:00:00Z): breached (error rate 0.004 > 0.001; approvalRate 0.9 > 0.8) → breached (error rate 0.004 > 0.0004)',
+    ]);
   });
 
   it('is a command: steward templates preview <history.json> --template <ref> --json', async () => {
