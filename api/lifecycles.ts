@@ -18,6 +18,7 @@ import { templates as releasedTemplates } from '../templates/index.js';
 import { TemplateError, UnknownTemplateError, type TemplateRegistry } from '../workflows/dsl/index.js';
 import { probeManifests } from '../workflows/dsl/probes.js';
 import type { LifecycleInput, ModelLifecycle } from '../workflows/lifecycle.js';
+import { statusQuery, type LifecycleStatus } from '../workflows/messages.js';
 import { ApiError } from './errors.js';
 
 export function manifestDigest(manifest: ModelManifest): string {
@@ -129,6 +130,12 @@ export class Lifecycles {
       throw new ApiError(409, 'lifecycle_ended', `the lifecycle of ${modelVersionId(ref)} has ended (${description.status.name})`);
     }
     return description;
+  }
+
+  /** The live status of a running lifecycle (404 unknown, 409 ended). */
+  async runningStatus(ref: ModelVersionRef): Promise<LifecycleStatus> {
+    await this.requireRunning(ref);
+    return this.handle(ref).query(statusQuery);
   }
 
   stageOf(description: WorkflowExecutionDescription): string | null {

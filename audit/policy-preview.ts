@@ -8,7 +8,7 @@ import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep } from
 import type { Template } from '../workflows/dsl/index.js';
 import type { ApprovalRequest, Observation } from '../workflows/messages.js';
 import { judgeWindow } from '../workflows/monitor-judge.js';
-import { startInputOf, type History } from './run-histories.js';
+import { recordedTransitions, startInputOf, type History } from './run-histories.js';
 
 /**
  * Policy preview: how a candidate template's gates would have decided on the evidence a lifecycle already
@@ -52,13 +52,9 @@ interface Evidence {
 
 function evidenceIn(history: History): Evidence & { input: ReturnType<typeof startInputOf> } {
   const input = startInputOf(history);
-  const transitions: StageTransition[] = [];
+  const transitions = recordedTransitions(history);
   const signals: { at: number; request: ApprovalRequest }[] = [];
   for (const event of history.events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name === 'recordStage' && scheduled.input?.payloads?.[0]) {
-      transitions.push(defaultPayloadConverter.fromPayload<StageTransition>(scheduled.input.payloads[0]));
-    }
     const signal = event.workflowExecutionSignaledEventAttributes;
     if (signal?.signalName === 'approval' && signal.input?.payloads?.[0]) {
       const seconds = Number(event.eventTime?.seconds ?? 0);
@@ -158,7 +154,7 @@ async function previewGate(step: GateStep, evidence: Evidence & { input: ReturnT
 function previewWindows(runs: readonly History[], candidate: Template, manifest: Parameters<Template['plan']>[0]): WindowPreview[] {
   const { monitor } = candidate.plan(manifest);
   return runs
-    .flatMap((run) => evidenceIn(run).transitions)
+    .flatMap(recordedTransitions)
     .filter((t) => t.step === 'observation')
     .map((t) => {
       const d = t.detail as { window: { id: string; start: string; end: string }; requests: number; errors: number; kpis: Record<string, number>; breaches: string[] };

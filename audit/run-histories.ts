@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
+import type { StageTransition } from '../core/stages.js';
 import type { HistoryArchive } from '../evidence/history-archive.js';
 import type { LifecycleInput } from '../workflows/lifecycle.js';
 
@@ -10,6 +11,15 @@ export type History = temporal.api.history.v1.IHistory;
 export interface RunHistory {
   readonly runId: string;
   readonly history: History;
+}
+
+/** The stage transitions a run recorded: the inputs of its `recordStage` activities, in order. */
+export function recordedTransitions(history: History): StageTransition[] {
+  return (history.events ?? []).flatMap((event) => {
+    const attrs = event.activityTaskScheduledEventAttributes;
+    const payload = attrs?.activityType?.name === 'recordStage' ? attrs.input?.payloads?.[0] : undefined;
+    return payload ? [defaultPayloadConverter.fromPayload<StageTransition>(payload)] : [];
+  });
 }
 
 /** The input a lifecycle run started with, from its first event. */

@@ -4,7 +4,7 @@ import type { LifecyclePolicy } from '../core/policy.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { createStewardWorker } from '../workers/worker.js';
 import { startPostgresCluster } from '../test/harness/postgres-cluster.js';
-import { createTestDatabase, startTestApi, uniqueTaskQueue, type TestApi, type TestDatabase } from '../test/harness/index.js';
+import { createTestDatabase, startTestApi, terminateRunning, uniqueTaskQueue, type TestApi, type TestDatabase } from '../test/harness/index.js';
 
 /**
  * The integration stack without vitest: the harness's `startTestStack` reads the server addresses through
@@ -61,11 +61,7 @@ export async function startBenchStack(name: string, options: { workflowBundle: W
 
     const api = await startTestApi({ client, database, taskQueue, ...(options.policy ? { policy: options.policy } : {}) });
     cleanups.push(() => api.close());
-    cleanups.push(async () => {
-      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-        await client.workflow.getHandle(w.workflowId).terminate('benchmark over').catch(() => undefined);
-      }
-    });
+    cleanups.push(() => terminateRunning(client, taskQueue, 'benchmark over'));
     say(`Temporal ${temporal.address}, PostgreSQL ready in ${Date.now() - started} ms`);
     return { temporalAddress: temporal.address, client, database, taskQueue, api, stop };
   } catch (err) {

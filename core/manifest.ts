@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { MODEL_NAME_PATTERN, SEMVER_PATTERN } from './model-id.js';
+import { TEMPLATE_REF_PATTERN, TEMPLATE_REF_PROBLEM } from './names.js';
+
+export const templateRefSchema = z.string().regex(TEMPLATE_REF_PATTERN, TEMPLATE_REF_PROBLEM);
 
 /**
  * What a data scientist registers, from any tool: an ML model, a rules engine, a vendor black box. Artifacts
@@ -86,7 +89,7 @@ export const manifestSchema = z
     /** Input fields the fairness gate must slice by; each must be a field of inputSchema. */
     protectedAttributes: z.array(identifier).max(100).default([]),
     /** Lifecycle template, `name` or `name@version`. */
-    template: z.string().regex(/^[a-z0-9][a-z0-9-]*(@\d+)?$/, 'must be a template name, optionally with @<version>').default('standard'),
+    template: templateRefSchema.default('standard'),
     deploymentTarget: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a target name').default('default'),
   })
   .superRefine((m, ctx) => {

@@ -8,7 +8,7 @@ import { approvalSignal, statusQuery, type ApprovalVerdict } from '../../workflo
 import { authorize, anyRole, principalOf } from '../auth.js';
 import type { Lifecycles } from '../lifecycles.js';
 import type { RouteDeps } from '../server.js';
-import { modelIdParams } from './params.js';
+import { idempotencyHeaders, modelIdParams } from './params.js';
 
 const approvalBody = z
   .strictObject({
@@ -19,10 +19,6 @@ const approvalBody = z
     path: ['comment'],
     message: 'a rejection needs a reason in comment',
   });
-
-const approvalHeaders = z.object({
-  'idempotency-key': z.string().min(8).max(200).optional(),
-});
 
 /** How long the API waits for the lifecycle to judge an attempt before answering 202 (pending). */
 const VERDICT_WAIT_MS = 5_000;
@@ -59,7 +55,7 @@ export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db
 
   app.post(
     '/models/:id/approvals',
-    { schema: { params: modelIdParams, body: approvalBody, headers: approvalHeaders }, onRequest: anyone },
+    { schema: { params: modelIdParams, body: approvalBody, headers: idempotencyHeaders }, onRequest: anyone },
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);

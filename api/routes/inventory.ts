@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InvalidCursorError, inProductionAt, searchVersions, SORTS } from '../../catalog/inventory.js';
-import { manifestJsonSchema, modelKindSchema, riskTierSchema } from '../../core/manifest.js';
+import { manifestJsonSchema, modelKindSchema, riskTierSchema, templateRefSchema } from '../../core/manifest.js';
 import { MODEL_NAME_PATTERN } from '../../core/model-id.js';
 import { STAGES } from '../../core/stages.js';
 import { anyRole, authorize } from '../auth.js';
@@ -17,7 +17,7 @@ const searchQuery = z.strictObject({
   riskTier: riskTierSchema.optional(),
   kind: modelKindSchema.optional(),
   framework: z.string().min(1).optional(),
-  template: z.string().regex(/^[a-z0-9][a-z0-9-]*(@\d+)?$/, 'must be a template name, optionally with @<version>').optional(),
+  template: templateRefSchema.optional(),
   tag: oneOrMany.optional(),
   q: z.string().trim().min(1).max(500).optional(),
   deployed: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),

@@ -7,8 +7,9 @@ import { modelPage, versionPage } from '../../catalog/inventory.js';
 import { authorize, anyRole, isRole, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
-import { observationSignal, promoteSignal, retireSignal, retrainSignal, statusQuery } from '../../workflows/messages.js';
-import { modelIdParams, modelRefParams } from './params.js';
+import { observationSignal, promoteSignal, retireSignal, retrainSignal } from '../../workflows/messages.js';
+import { METRIC_NAME_PATTERN } from '../../core/names.js';
+import { idempotencyHeaders, modelIdParams, modelRefParams } from './params.js';
 
 const reasonBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(2000) });
 
@@ -20,13 +21,12 @@ const observationBody = z
     requests: z.number().int().min(0),
     errors: z.number().int().min(0),
     kpis: z
-      .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be a metric name'), z.number().finite())
+      .record(z.string().regex(METRIC_NAME_PATTERN, 'must be a metric name'), z.number().finite())
       .refine((k) => Object.keys(k).length <= 100, 'at most 100 KPIs')
       .default({}),
   })
   .refine((o) => o.errors <= o.requests, { message: 'cannot exceed requests', path: ['errors'] })
   .refine((o) => Date.parse(o.windowEnd) > Date.parse(o.windowStart), { message: 'must be after windowStart', path: ['windowEnd'] });
-const observationHeaders = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
 
 const retrainBody = reasonBody.extend({
   artifacts: z.array(artifactSchema).min(1).optional(),
@@ -101,9 +101,8 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     { schema: { params: modelIdParams, body: reasonBody }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
-      await lifecycles.requireRunning(ref);
       // Ends the template's shadow or canary phase now instead of at its hold time; the lifecycle records who and why.
-      const { phase, stage } = await lifecycles.handle(ref).query(statusQuery);
+      const { phase, stage } = await lifecycles.runningStatus(ref);
       if (!phase) {
         throw new ApiError(409, 'no_deployment_phase', `${modelVersionId(ref)} is not in a shadow or canary phase (stage ${stage})`);
       }
@@ -114,12 +113,11 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
 
   app.post(
     '/models/:id/observations',
-    { schema: { params: modelIdParams, body: observationBody, headers: observationHeaders }, onRequest: engineer },
+    { schema: { params: modelIdParams, body: observationBody, headers: idempotencyHeaders }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
-      await lifecycles.requireRunning(ref);
       // The serving side reports a window; the lifecycle judges it against its template's monitor policy.
-      const { deployment, phase, stage } = await lifecycles.handle(ref).query(statusQuery);
+      const { deployment, phase, stage } = await lifecycles.runningStatus(ref);
       if (!deployment && !phase) {
         throw new ApiError(409, 'not_serving', `${modelVersionId(ref)} is not serving traffic (stage ${stage}); nothing to observe`);
       }

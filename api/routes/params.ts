@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { MODEL_NAME_PATTERN, parseModelVersionId, type ModelVersionRef } from '../../core/model-id.js';
 
+/** `Idempotency-Key`: a retried request with the same key is the same request (an attempt, a window). */
+export const idempotencyHeaders = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
+
 /** `:id` in every model route: `name@version`, parsed into a reference or rejected naming the problem. */
 export const modelIdParams = z.object({
   id: z.string().transform((id, ctx): ModelVersionRef => {

@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import type { StageTransition } from '../../core/stages.js';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -17,15 +16,8 @@ export async function settledHistoryLength(client: Client, workflowId: string): 
 }
 
 
-/** The stage transitions recorded in a history: the inputs of its `recordStage` activities, in order. */
-export function stageTransitionsIn(history: History): StageTransition[] {
-  return (history.events ?? []).flatMap((event) => {
-    const attrs = event.activityTaskScheduledEventAttributes;
-    if (attrs?.activityType?.name !== 'recordStage') return [];
-    const payload = attrs.input?.payloads?.[0];
-    return payload ? [defaultPayloadConverter.fromPayload<StageTransition>(payload)] : [];
-  });
-}
+/** The stage transitions recorded in a history (the audit code's decoder, so tests read what auditors read). */
+export { recordedTransitions as stageTransitionsIn } from '../../audit/run-histories.js';
 
 /** Signals of one name received by a history, decoded. */
 export function signalsIn<T>(history: History, name: string): T[] {

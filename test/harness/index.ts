@@ -94,6 +94,13 @@ export async function startTestWorker(options: { database: TestDatabase; taskQue
   };
 }
 
+/** Terminates every lifecycle still running on the task queue, so nothing outlives its test. */
+export async function terminateRunning(client: Client, taskQueue: string, reason = 'test over'): Promise<void> {
+  for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    await client.workflow.getHandle(w.workflowId).terminate(reason).catch(() => undefined);
+  }
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails naming what it waited for. */
 export async function eventually<T>(
   what: string,
@@ -185,9 +192,7 @@ export async function startTestStack(name: string, options: { policy?: Lifecycle
       stack.worker = await startTestWorker({ database, taskQueue });
     },
     async stop() {
-      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-        await client.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
-      }
+      await terminateRunning(client, taskQueue);
       await api.close();
       await stack.worker.stop();
       await client.connection.close();

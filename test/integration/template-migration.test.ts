@@ -18,6 +18,7 @@ import {
   createTestDatabase,
   eventually,
   startTestWorker,
+  terminateRunning,
   uniqueTaskQueue,
   type RunningWorker,
   type TestDatabase,
@@ -48,9 +49,7 @@ describe('a running lifecycle and a new template version', () => {
   });
 
   afterAll(async () => {
-    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
-    }
+    await terminateRunning(client, taskQueue);
     await worker?.stop();
     await client?.connection.close();
     await database?.drop();
@@ -94,7 +93,8 @@ describe('a running lifecycle and a new template version', () => {
     expect(transitions.at(-1)).toMatchObject({ stage: 'monitor', step: 'template', outcome: 'migrated', detail: { from: 'evolving@1', to: 'evolving@2' } });
     const events = last.events ?? [];
     expect(events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
-    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    // …which continued into the first run on v2.
+    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId).toBe(runs[firstOnV2]!.runId);
     // Earlier runs never recorded a migration.
     expect(runs.slice(0, firstOnV2 - 1).flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.outcome === 'migrated')).toEqual([]);
 

@@ -11,6 +11,7 @@ import { sampleManifest } from '../harness/manifests.js';
 import {
   eventually,
   startTestStack,
+  terminateRunning,
   type TestApi,
   type TestDatabase,
   type TestStack,
@@ -163,8 +164,6 @@ describe('events and webhooks', () => {
     expect((await api.call('DELETE', `/webhooks/${flaky.body.id}`, { token: admin })).status).toBe(204);
     expect((await api.call('DELETE', `/webhooks/${flaky.body.id}`, { token: admin })).status).toBe(404);
     await handle.terminate('test over');
-    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(w.workflowId).terminate('test over');
-    }
+    await terminateRunning(client, taskQueue);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
+import { METRIC_NAME_PATTERN } from '../../core/names.js';
 import { SEVERITIES } from '../../core/policy.js';
 
 /**
@@ -23,7 +24,7 @@ export const duration = z.union([z.number(), z.string()]).transform((value, ctx)
 });
 export type DurationInput = z.input<typeof duration>;
 
-const metricName = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be a metric name');
+const metricName = z.string().regex(METRIC_NAME_PATTERN, 'must be a metric name');
 const bounds = z.record(metricName, z.number().finite());
 
 export const testOptions = z

@@ -1,9 +1,8 @@
 import type { ModelManifest } from '../../core/manifest.js';
+import { TEMPLATE_REF_PATTERN } from '../../core/names.js';
 import type { LifecyclePlan } from './plan.js';
 import { TemplateError, type Template, type TemplateContext } from './template.js';
 
-/** A template reference as a manifest writes it: `name` (newest version) or `name@version`. */
-const REF = /^([a-z0-9][a-z0-9-]*)(?:@(\d+))?$/;
 
 export class UnknownTemplateError extends Error {
   constructor(message: string) {
@@ -49,7 +48,7 @@ export class TemplateRegistry {
 
   /** `name` → its newest version; `name@version` → exactly that one. */
   resolve(reference: string): Template {
-    const match = REF.exec(reference);
+    const match = TEMPLATE_REF_PATTERN.exec(reference);
     if (!match) throw new UnknownTemplateError(`"${reference}" is not a template reference (name or name@version)`);
     const [, name, version] = match;
     const candidates = this.list().filter((t) => t.name === name);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ModelManifest } from '../../core/manifest.js';
+import { TEMPLATE_NAME_PATTERN } from '../../core/names.js';
 import type { ApprovalPolicy } from '../../core/policy.js';
 import type {
   canaryOptions,
@@ -138,15 +139,13 @@ export class TemplateError extends Error {
   }
 }
 
-const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]*$/;
-
 export function formatTemplateRef(name: string, version: number): string {
   return `${name}@${version}`;
 }
 
 export function defineTemplate(definition: TemplateDefinition): Template {
   const ref = formatTemplateRef(definition.name, definition.version);
-  if (!TEMPLATE_NAME.test(definition.name)) throw new TemplateError(ref, null, 'name must be lower-case letters, digits and "-"');
+  if (!TEMPLATE_NAME_PATTERN.test(definition.name)) throw new TemplateError(ref, null, 'name must be lower-case letters, digits and "-"');
   if (!Number.isInteger(definition.version) || definition.version < 1) throw new TemplateError(ref, null, 'version must be a whole number from 1');
   const plan = (manifest: ModelManifest, context: TemplateContext = LATEST) => planOf(ref, definition, manifest, context);
   return {
