@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Artifact } from '../core/manifest.js';
 import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
+import { openUri } from './read-uri.js';
 import { SEVERITIES, type Severity } from '../core/policy.js';
 
 export interface ScanFinding {
@@ -31,22 +28,11 @@ function looksLikePickle(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5;
 }
 
-async function openArtifact(uri: string): Promise<Readable> {
-  const url = new URL(uri);
-  if (url.protocol === 'file:') return createReadStream(fileURLToPath(url));
-  if (url.protocol === 'http:' || url.protocol === 'https:') {
-    const res = await fetch(url);
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} from ${uri}`);
-    return Readable.fromWeb(res.body as WebReadableStream);
-  }
-  throw new Error(`no reader for ${url.protocol} artifacts is configured`);
-}
-
 /** Streams the artifact once, hashing it and keeping its first bytes for format sniffing. */
 async function readArtifact(uri: string): Promise<{ sha256: string; head: Buffer }> {
   const hash = createHash('sha256');
   let head = Buffer.alloc(0);
-  for await (const chunk of await openArtifact(uri)) {
+  for await (const chunk of await openUri(uri)) {
     const buf = chunk as Buffer;
     hash.update(buf);
     if (head.length < 16) head = Buffer.concat([head, buf.subarray(0, 16 - head.length)]);

@@ -139,8 +139,8 @@ export function formatLineage(report: LineageReport): string {
 }
 
 /**
- * What was in production at `at`, who approved it, on which evidence, and how its monitoring stood (the last
- * observed window judged by then) — answered from histories alone.
+ * What was in production at `at`, who approved it, on which evidence, how its monitoring stood (the last
+ * observed window judged by then) and its feature drift status then — answered from histories alone.
  */
 export function productionAt(report: LineageReport, at: Date) {
   const t = at.toISOString();
@@ -154,6 +154,7 @@ export function productionAt(report: LineageReport, at: Date) {
         approvedBy: (version?.approvals ?? []).filter((a) => a.decision === 'approve' && a.verdict.status !== 'refused').map((a) => ({ principal: a.principal, comment: a.comment, at: a.at })),
         evidence: (version?.stages ?? []).flatMap((s) => (s.report && s.at <= t ? [s.report] : [])),
         monitoring: lastJudgedWindow(version?.stages ?? [], t),
+        drift: lastDriftVerdict(version?.stages ?? [], t),
       };
     });
 }
@@ -163,4 +164,23 @@ function lastJudgedWindow(stages: readonly StageTransition[], t: string) {
   if (!judged) return null;
   const { window, breaches } = judged.detail as { window?: unknown; breaches?: string[] };
   return { at: judged.at, outcome: judged.outcome, window: window ?? null, breaches: breaches ?? [] };
+}
+
+/** The last feature-drift verdict recorded by `t`: drifted or not, by how much, and on which window's sample. */
+function lastDriftVerdict(stages: readonly StageTransition[], t: string) {
+  const judged = stages.filter((s) => s.step === 'drift' && s.at <= t).at(-1);
+  if (!judged) return null;
+  const { window, sample, share, columnShare, driftedColumns, columnsCompared, problem } = judged.detail as Record<string, unknown>;
+  return {
+    at: judged.at,
+    outcome: judged.outcome,
+    window: window ?? null,
+    sample: sample ?? null,
+    share: share ?? null,
+    columnShare: columnShare ?? null,
+    columnsCompared: columnsCompared ?? null,
+    driftedColumns: driftedColumns ?? [],
+    ...(problem !== undefined ? { problem } : {}),
+    report: judged.report?.digest ?? null,
+  };
 }

@@ -1,5 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultThreshold, isDrift, STAT_TEST_NAMES, type StatTestName } from '../activities/drift/index.js';
 import { evaluateMetrics } from '../activities/testing.js';
+import type { DriftSummary } from '../core/drift.js';
 import { modelVersionId } from '../core/model-id.js';
 import { severityAtLeast, SEVERITIES, type Severity } from '../core/policy.js';
 import type { StageTransition } from '../core/stages.js';
@@ -31,10 +33,20 @@ export interface WindowPreview {
   readonly candidate: readonly string[];
 }
 
+/** One window's drift verdict as recorded and as the candidate's drift policy would have judged its statistics. */
+export interface DriftPreview {
+  readonly window: string;
+  readonly recorded: 'passed' | 'drifted';
+  readonly candidate: 'passed' | 'drifted' | 'not watched' | 'cannot tell';
+  readonly why: string;
+}
+
 export interface PolicyPreview {
   readonly modelVersionId: string;
   /** Every observed window the lifecycle recorded, across its runs, with both verdicts' breaches. */
   readonly monitoring: readonly WindowPreview[];
+  /** Every drift verdict the lifecycle recorded, re-judged under the candidate's drift policy. */
+  readonly drift: readonly DriftPreview[];
   readonly recorded: { readonly template: string; readonly steps: readonly StepPreview[]; readonly deployed: boolean };
   readonly candidate: { readonly template: string; readonly steps: readonly StepPreview[]; readonly wouldDeploy: boolean; readonly stoppedAt: string | null };
   /** One line per difference that matters, most important first. */
@@ -164,6 +176,36 @@ function previewWindows(runs: readonly History[], candidate: Template, manifest:
 }
 
 /**
+ * Re-judges every recorded drift verdict under the candidate's drift policy, from the per-column statistics
+ * history holds: a column is re-judged when the candidate runs the same test on it (or `auto`), at the
+ * candidate's threshold; the dataset at the candidate's column share. Another test would need the samples.
+ */
+function previewDrift(runs: readonly History[], candidate: Template, manifest: Parameters<Template['plan']>[0]): DriftPreview[] {
+  const policy = candidate.plan(manifest).monitor.drift;
+  return runs
+    .flatMap(recordedTransitions)
+    .filter((t) => t.step === 'drift' && (t.outcome === 'passed' || t.outcome === 'drifted'))
+    .map((t): DriftPreview => {
+      const d = t.detail as unknown as DriftSummary & { window: { id: string; start: string; end: string } };
+      const base = { window: `${d.window.id} (${d.window.start} – ${d.window.end})`, recorded: t.outcome as 'passed' | 'drifted' };
+      if (!policy) return { ...base, candidate: 'not watched', why: 'the candidate has no drift policy' };
+      if (d.columns.length < d.columnsCompared) return { ...base, candidate: 'cannot tell', why: 'history holds only some columns; the full report has the rest' };
+      const rejudged = d.columns.map((c) => {
+        const test = c.stattest as StatTestName;
+        if (!STAT_TEST_NAMES.includes(test) || (policy.stattest !== 'auto' && policy.stattest !== test)) return null;
+        return isDrift(test, c.statistic, policy.threshold ?? defaultThreshold(test)) ? c.column : '';
+      });
+      if (rejudged.includes(null)) return { ...base, candidate: 'cannot tell', why: `the candidate runs ${policy.stattest}; recomputing needs the samples` };
+      const drifted = rejudged.filter((c): c is string => !!c);
+      const share = d.columnsCompared ? drifted.length / d.columnsCompared : 0;
+      const verdict = share >= policy.columnShare ? 'drifted' : 'passed';
+      return { ...base, candidate: verdict, why: `${drifted.length} of ${d.columnsCompared} columns drift (share ${round(share)} ${verdict === 'drifted' ? '≥' : '<'} ${policy.columnShare})` };
+    });
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
  * Previews `candidate` on a lifecycle's runs, oldest first: its gates on the first run (where they were
  * decided), its monitor policy on every observed window of every run.
  */
@@ -203,10 +245,13 @@ export async function previewPolicy(runs: readonly History[], candidate: Templat
     const verdict = (b: readonly string[]) => (b.length ? `breached (${b.join('; ')})` : 'passed');
     if (verdict(w.recorded) !== verdict(w.candidate)) changes.push(`window ${w.window}: ${verdict(w.recorded)} → ${verdict(w.candidate)}`);
   }
+  const drift = previewDrift(runs, candidate, manifest);
+  for (const w of drift) if (w.recorded !== w.candidate) changes.push(`drift in window ${w.window}: ${w.recorded} → ${w.candidate} (${w.why})`);
 
   return {
     modelVersionId: modelVersionId(manifest),
     monitoring,
+    drift,
     recorded: { template: evidence.input.template ?? 'inline', steps: recorded, deployed },
     candidate: { template: candidate.ref, steps, wouldDeploy, stoppedAt },
     changes,
@@ -222,6 +267,7 @@ export function formatPreview(p: PolicyPreview): string {
     `  candidate ${p.candidate.template}: ${p.candidate.wouldDeploy ? 'would deploy' : `would stop at ${p.candidate.stoppedAt}`}`,
     rows(p.candidate.steps),
     `  observed windows: ${p.monitoring.length}, breaching as recorded ${p.monitoring.filter((w) => w.recorded.length).length}, under the candidate ${p.monitoring.filter((w) => w.candidate.length).length}`,
+    `  drift verdicts: ${p.drift.length}, drifted as recorded ${p.drift.filter((w) => w.recorded === 'drifted').length}, under the candidate ${p.drift.filter((w) => w.candidate === 'drifted').length}`,
     '  changes:',
     ...(p.changes.length ? p.changes.map((c) => `    - ${c}`) : ['    (none)']),
     '',

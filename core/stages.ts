@@ -5,7 +5,7 @@ export const STAGES = ['register', 'test', 'scan', 'approval', 'deploy', 'monito
 export type Stage = (typeof STAGES)[number];
 
 /** How a stage ended. `passed` moves on; `failed` and `rejected` send the version straight to retire. */
-export type StageOutcome = 'entered' | 'escalated' | 'passed' | 'failed' | 'rejected' | 'expired' | 'completed' | 'migrated' | 'breached';
+export type StageOutcome = 'entered' | 'escalated' | 'passed' | 'failed' | 'rejected' | 'expired' | 'completed' | 'migrated' | 'breached' | 'drifted';
 
 /**
  * One stage transition as the workflow records it. It is the input of the `recordStage` activity, so it

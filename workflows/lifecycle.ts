@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -16,6 +17,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { LifecycleActivities } from '../activities/index.js';
 import type { Deployment } from '../activities/deployment.js';
+import { driftColumns, driftUnwatchedReason } from '../core/drift.js';
 import type { ModelManifest } from '../core/manifest.js';
 import { bumpVersion, lifecycleWorkflowId, modelVersionId } from '../core/model-id.js';
 import { defaultApprovalPolicy, severityAtLeast, type LifecyclePolicy } from '../core/policy.js';
@@ -37,6 +39,7 @@ import {
   statusQuery,
   supersededSignal,
   type ApprovalAttempt,
+  type DriftStatus,
   type LifecycleStatus,
   type Observation,
   type PromoteRequest,
@@ -46,6 +49,8 @@ import {
 } from './messages.js';
 
 const STEWARD = 'steward';
+/** Who asks for a retrain the template starts on its own (on drift). */
+const STEWARD_PRINCIPAL: Principal = { id: STEWARD, roles: [] };
 /** The status query keeps the latest attempts; every attempt is in history and the catalog regardless. */
 const APPROVALS_KEPT_IN_STATE = 50;
 
@@ -56,6 +61,12 @@ const { registerVersion, recordStage, recordApprovalAttempt, publishEvent, evalu
     startToCloseTimeout: '15 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
+
+/** Drift compares whole datasets: minutes, not seconds, and a data problem is not worth retrying. */
+const { detectDrift } = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DatasetProblem'] },
+});
 
 /** A retrained version's link to the version it was retrained from. */
 export interface Lineage {
@@ -79,6 +90,8 @@ export interface MonitorCheckpoint {
   readonly superseded: SupersededNotice | null;
   /** Observed windows not yet judged; absent in checkpoints recorded before observations existed. */
   readonly pendingWindows?: readonly Observation[];
+  /** The last drift verdict; absent in checkpoints recorded before drift was computed. */
+  readonly lastDrift?: DriftStatus;
 }
 
 interface LifecycleInputBase {
@@ -153,6 +166,8 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     /** Observed windows waiting to be judged against the template's monitor policy. */
     const windows: Observation[] = [...(resume?.pendingWindows ?? [])];
     const seenWindowIds = new Set(windows.map((w) => w.id));
+    const driftUnwatchedBecause = driftUnwatchedReason(manifest, plan.monitor.drift, plan.template);
+    let lastDrift: DriftStatus | null = resume?.lastDrift ?? null;
     /** The catalog row every projection references; attempts that arrive earlier wait for it. */
     let registered = resume !== undefined;
     const run = resume ? resume.run + 1 : 1;
@@ -245,6 +260,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       phase,
       successor,
       parentWorkflowId: lineage?.parentWorkflowId ?? null,
+      drift: { watched: driftUnwatchedBecause === null, unwatchedBecause: driftUnwatchedBecause, last: lastDrift },
       gate:
         gate?.open === true && gateStep
           ? { eligibleGroups: gate.eligibleGroups, approvals: gate.counted.map((c) => c.principal), quorum: gateStep.policy.quorum, deadline: gateDeadline }
@@ -464,8 +480,44 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
           { step: 'observation' },
         );
         breaches.push(...verdict.breaches);
+        if (window.sample) await judgeDrift(window, window.sample);
       }
       return breaches;
+    }
+
+    /**
+     * Compares the window's sample of live inputs with the reference dataset and records the verdict. Drift
+     * is about the data, not the candidate, so it never rolls a phase back; in the monitor loop a template
+     * with `retrain.onDrift` starts a retrain.
+     */
+    async function judgeDrift(window: Observation, sample: NonNullable<Observation['sample']>): Promise<void> {
+      const policy = plan.monitor.drift;
+      const reference = manifest.referenceDataset;
+      if (driftUnwatchedBecause !== null || !policy || !reference) {
+        log.warn('sample ignored: drift is not watched', { window: window.id, because: driftUnwatchedBecause });
+        return;
+      }
+      const about = { window: { id: window.id, start: window.windowStart, end: window.windowEnd, reportedBy: window.reportedBy }, sample, ...(phase ? { phase: phase.name } : {}) };
+      let result: Awaited<ReturnType<typeof detectDrift>>;
+      try {
+        result = await detectDrift({ modelVersionId: versionId, window: window.id, reference, sample, columns: driftColumns(manifest.inputSchema), policy });
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const problem = err.cause?.message ?? err.message;
+        lastDrift = { at: now(), window: window.id, outcome: 'failed', share: null, driftedColumns: [] };
+        await record('failed', STEWARD, { ...about, problem }, { step: 'drift' });
+        return;
+      }
+      const { summary, report } = result;
+      lastDrift = { at: now(), window: window.id, outcome: summary.drifted ? 'drifted' : 'passed', share: summary.share, driftedColumns: summary.driftedColumns };
+      await record(summary.drifted ? 'drifted' : 'passed', STEWARD, { ...about, ...summary }, { step: 'drift', report });
+      if (summary.drifted && plan.retrain.onDrift && stage === 'monitor' && !pendingRetrain && !successor) {
+        const columns = summary.driftedColumns;
+        pendingRetrain = {
+          requestedBy: STEWARD_PRINCIPAL,
+          reason: `feature drift in window ${window.id}: ${columns.length} of ${summary.columnsCompared} columns drifted (${columns.slice(0, 5).join(', ')}${columns.length > 5 ? ', …' : ''})`,
+        };
+      }
     }
 
     async function notifyParentSuperseded(link: Lineage): Promise<void> {
@@ -591,6 +643,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         pendingRetire,
         superseded,
         ...(windows.length ? { pendingWindows: [...windows] } : {}),
+        ...(lastDrift ? { lastDrift } : {}),
       };
     }
 

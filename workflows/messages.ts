@@ -3,6 +3,7 @@ import type { Principal } from '../core/principal.js';
 import type { Stage } from '../core/stages.js';
 import type { Artifact } from '../core/manifest.js';
 import type { Deployment } from '../activities/deployment.js';
+import type { DatasetSample } from '../core/drift.js';
 
 /**
  * Messages a lifecycle accepts. Signals, not Updates: a signal is always written to history, so even a
@@ -56,6 +57,8 @@ export interface Observation {
   readonly errors: number;
   readonly kpis: Readonly<Record<string, number>>;
   readonly reportedBy: string;
+  /** The window's live inputs, compared with the reference dataset for feature drift. */
+  readonly sample?: DatasetSample;
 }
 export const observationSignal = defineSignal<[Observation]>('observation');
 
@@ -90,6 +93,15 @@ export interface ApprovalAttempt {
   readonly verdict: ApprovalVerdict;
 }
 
+/** The last drift verdict: `drifted` or `passed`, or `failed` when the sample could not be compared. */
+export interface DriftStatus {
+  readonly at: string;
+  readonly window: string;
+  readonly outcome: 'passed' | 'drifted' | 'failed';
+  readonly share: number | null;
+  readonly driftedColumns: readonly string[];
+}
+
 export interface LifecycleStatus {
   readonly modelVersionId: string;
   /** `name@version` of the template the lifecycle runs, or `inline`. */
@@ -104,6 +116,8 @@ export interface LifecycleStatus {
   readonly phase: { readonly name: string; readonly mode: 'shadow' | 'canary'; readonly trafficShare: number; readonly until: string } | null;
   readonly successor: { readonly workflowId: string; readonly version: string } | null;
   readonly parentWorkflowId: string | null;
+  /** Whether windows' samples are compared with the reference dataset (and if not, why), and the last verdict. */
+  readonly drift: { readonly watched: boolean; readonly unwatchedBecause: string | null; readonly last: DriftStatus | null };
   /** The approval gate while it is open: who may still decide and how far the quorum is. */
   readonly gate: {
     readonly eligibleGroups: readonly string[];

@@ -24,6 +24,8 @@ const observationBody = z
       .record(z.string().regex(METRIC_NAME_PATTERN, 'must be a metric name'), z.number().finite())
       .refine((k) => Object.keys(k).length <= 100, 'at most 100 KPIs')
       .default({}),
+    /** The window's live inputs (CSV or JSON Lines), compared with the model's reference dataset for drift. */
+    sample: artifactSchema.omit({ name: true }).optional(),
   })
   .refine((o) => o.errors <= o.requests, { message: 'cannot exceed requests', path: ['errors'] })
   .refine((o) => Date.parse(o.windowEnd) > Date.parse(o.windowStart), { message: 'must be after windowStart', path: ['windowEnd'] });
@@ -117,9 +119,13 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     async (request, reply) => {
       const ref = request.params.id;
       // The serving side reports a window; the lifecycle judges it against its template's monitor policy.
-      const { deployment, phase, stage } = await lifecycles.runningStatus(ref);
+      const { deployment, phase, stage, drift } = await lifecycles.runningStatus(ref);
       if (!deployment && !phase) {
         throw new ApiError(409, 'not_serving', `${modelVersionId(ref)} is not serving traffic (stage ${stage}); nothing to observe`);
+      }
+      if (request.body.sample && !drift.watched) {
+        const problem = `${modelVersionId(ref)} does not watch feature drift: ${drift.unwatchedBecause}`;
+        throw new ApiError(422, 'drift_not_watched', `body.sample: ${problem}`, [{ field: 'body.sample', problem }]);
       }
       const id = request.headers['idempotency-key'] ?? randomUUID();
       await lifecycles.handle(ref).signal(observationSignal, { id, ...request.body, reportedBy: principalOf(request).id });

@@ -9,6 +9,7 @@ import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultApprovalPolicy, defaultPolicy, type ApprovalPolicy, type LifecyclePolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
 import { approvalSignal, observationSignal, promoteSignal, retireSignal, retrainSignal, statusQuery, type Observation } from '../../workflows/messages.js';
+import { creditRows, writeCsv } from '../harness/datasets.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
@@ -166,7 +167,7 @@ it('records gates that expire, and that escalate before an approval', async () =
 
 describe('one lifecycle of each example template, as the manifest picks it', () => {
   const byTemplate = () => new Lifecycles(client, taskQueue);
-  const window = (id: string, errors: number, kpis: Record<string, number> = {}): Observation => ({
+  const window = (id: string, errors: number, kpis: Record<string, number> = {}, sample?: Observation['sample']): Observation => ({
     id,
     windowStart: '2026-11-22T09:00:00Z',
     windowEnd: '2026-11-22T10:00:00Z',
@@ -174,25 +175,42 @@ describe('one lifecycle of each example template, as the manifest picks it', () 
     errors,
     kpis,
     reportedBy: 'serving',
+    ...(sample ? { sample } : {}),
   });
+  // Live inputs for drift: one sample like the reference, one with income and debt shifted.
+  const reference = () => writeCsv('reference.csv', creditRows({ rows: 600, seed: 1 }));
+  const calm = () => writeCsv('calm.csv', creditRows({ rows: 400, seed: 2 }));
+  const shifted = () => writeCsv('shifted.csv', creditRows({ rows: 400, seed: 3, incomeShift: 0.8, debtShift: 0.6 }));
+  const driftVerdicts = async (workflowId: string, count: number) =>
+    eventually(`${count} drift verdicts`, async () => {
+      const runs = await lifecycleRunHistories(client, workflowId);
+      return runs.flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.step === 'drift').length >= count ? true : undefined;
+    });
   const retire = async (workflowId: string) => {
     await atStage(workflowId, 'monitor');
     await client.workflow.getHandle(workflowId).signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
     await client.workflow.getHandle(workflowId).result();
   };
 
-  it('records standard', async () => {
-    const { workflowId } = await byTemplate().register(await manifest('recorded-standard', { riskTier: 'medium' }), erin);
+  it('records standard, with a calm, a drifted and an unreadable drift sample', async () => {
+    const { workflowId } = await byTemplate().register(await manifest('recorded-standard', { riskTier: 'medium', referenceDataset: await reference() }), erin);
+    const handle = client.workflow.getHandle(workflowId);
     await atStage(workflowId, 'approval');
-    await client.workflow.getHandle(workflowId).signal(approvalSignal, approve(ava, 's1', 'approve', 'holdout AUC 0.9'));
+    await handle.signal(approvalSignal, approve(ava, 's1', 'approve', 'holdout AUC 0.9'));
+    await atStage(workflowId, 'monitor');
+    await handle.signal(observationSignal, window('w1', 2, {}, await calm()));
+    await handle.signal(observationSignal, window('w2', 2, {}, await shifted()));
+    await handle.signal(observationSignal, window('w3', 2, {}, { ...(await calm()), sha256: '0'.repeat(64) }));
+    await driftVerdicts(workflowId, 3);
     await retire(workflowId);
     await save('template-standard', workflowId);
   });
 
-  it('records high-risk, through both approvers, the shadow and the canary', async () => {
+  it('records high-risk, through both approvers, the shadow and the canary, and a retrain on drift', async () => {
     const m = await manifest('recorded-high-risk', {
       template: 'high-risk',
       metrics: { auc: 0.9, disparateImpactRatio: 0.85, equalOpportunityDifference: 0.02 },
+      referenceDataset: await reference(),
     });
     const { workflowId } = await byTemplate().register(m, erin);
     const handle = client.workflow.getHandle(workflowId);
@@ -204,7 +222,12 @@ describe('one lifecycle of each example template, as the manifest picks it', () 
       await handle.signal(observationSignal, window(`${phase}-window`, 3));
       await handle.signal(promoteSignal, { requestedBy: erin, reason: `${phase} looks healthy` });
     }
-    await retire(workflowId);
+    // high-risk retrains on drift: the drifted window starts the successor's lifecycle.
+    await atStage(workflowId, 'monitor');
+    await handle.signal(observationSignal, window('drifted-window', 3, {}, await shifted()));
+    await eventually('the retrain on drift', async () => ((await handle.query(statusQuery)).successor ? true : undefined));
+    await handle.signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
+    await handle.result();
     await save('template-high-risk', workflowId);
   });
 

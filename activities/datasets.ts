@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { PassThrough, type Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { DriftColumnSpec } from '../core/drift.js';
+import type { ColumnValues } from './drift/index.js';
+import { openUri } from './read-uri.js';
+
+/**
+ * Reads the columns drift compares out of a dataset file (CSV with a header row, or JSON Lines), hashing the
+ * bytes as they stream past so the digest recorded is the digest of exactly what was compared.
+ */
+
+/** A problem with the data itself: retrying cannot help, and the message names the file, column and row. */
+export class DatasetProblem extends Error {
+  override readonly name = 'DatasetProblem';
+}
+
+export interface LoadedDataset {
+  readonly sha256: string;
+  readonly rows: number;
+  readonly columns: ReadonlyMap<string, ColumnValues>;
+}
+
+/** pandas' default missing-value markers, so a file reads here as it reads in a notebook. */
+const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+
+type Format = 'csv' | 'jsonl';
+
+function formatOf(uri: string): Format {
+  const path = new URL(uri).pathname.toLowerCase();
+  if (path.endsWith('.csv')) return 'csv';
+  if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) return 'jsonl';
+  throw new DatasetProblem(`${uri}: unsupported dataset format; use .csv (with a header row) or .jsonl`);
+}
+
+/** Collects one column's non-missing values; a numerical column grows a Float64Array. */
+class ColumnBuilder {
+  private numbers = new Float64Array(1024);
+  private count = 0;
+  private readonly labels: string[] = [];
+
+  constructor(
+    private readonly spec: DriftColumnSpec,
+    private readonly uri: string,
+  ) {}
+
+  add(raw: unknown, row: number): void {
+    if (raw === null || raw === undefined) return;
+    if (this.spec.kind === 'categorical') {
+      const label = typeof raw === 'string' ? raw.trim() : String(raw);
+      if (!MISSING.has(label)) this.labels.push(label);
+      return;
+    }
+    const value = typeof raw === 'number' ? raw : this.parseNumber(raw, row);
+    // Evidently drops NaN and ±Infinity before comparing; so do we.
+    if (value === null || !Number.isFinite(value)) return;
+    if (this.count === this.numbers.length) {
+      const grown = new Float64Array(this.numbers.length * 2);
+      grown.set(this.numbers);
+      this.numbers = grown;
+    }
+    this.numbers[this.count++] = value;
+  }
+
+  private parseNumber(raw: unknown, row: number): number | null {
+    const text = typeof raw === 'string' ? raw.trim() : raw;
+    if (typeof text === 'string' && MISSING.has(text)) return null;
+    if (typeof text === 'string' && /^[+-]?(inf|infinity)$/i.test(text)) return Number.NaN;
+    const value = typeof text === 'string' ? Number(text) : Number.NaN;
+    if (Number.isNaN(value)) {
+      throw new DatasetProblem(`${this.uri}: column ${this.spec.name}, row ${row}: ${JSON.stringify(raw)} is not a number`);
+    }
+    return value;
+  }
+
+  build(): ColumnValues {
+    return this.spec.kind === 'numerical' ? { kind: 'numerical', values: this.numbers.slice(0, this.count) } : { kind: 'categorical', values: this.labels };
+  }
+}
+
+/** Rows as objects, in file order, from either format; row numbers count data rows from 1. */
+async function* rowsOf(format: Format, uri: string, bytes: Readable): AsyncGenerator<Record<string, unknown>> {
+  if (format === 'csv') {
+    const parser = parse({ columns: true, bom: true, skip_empty_lines: true });
+    bytes.on('error', (err) => parser.destroy(err));
+    bytes.pipe(parser);
+    try {
+      for await (const row of parser) yield row as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && String(err.code).startsWith('CSV_')) throw new DatasetProblem(`${uri}: ${err.message}`);
+      throw err;
+    }
+    return;
+  }
+  let line = 0;
+  for await (const text of createInterface({ input: bytes, crlfDelay: Infinity })) {
+    line += 1;
+    if (!text.trim()) continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch {
+      throw new DatasetProblem(`${uri}: line ${line} is not JSON`);
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new DatasetProblem(`${uri}: line ${line} is not a JSON object`);
+    yield row as Record<string, unknown>;
+  }
+}
+
+/**
+ * Loads `columns` from the dataset at `uri`. A declared digest must match the bytes read; a column absent from
+ * the file, a non-number in a numerical column, or an empty file is a DatasetProblem.
+ */
+export async function loadDataset(uri: string, columns: readonly DriftColumnSpec[], expectedSha256?: string): Promise<LoadedDataset> {
+  const format = formatOf(uri);
+  let source: Readable;
+  try {
+    source = await openUri(uri);
+  } catch (err) {
+    throw new DatasetProblem(`${uri}: could not open: ${(err as Error).message}`);
+  }
+  const hash = createHash('sha256');
+  const hashed = new PassThrough();
+  source.on('data', (chunk: Buffer) => hash.update(chunk));
+  source.on('error', (err) => hashed.destroy(new DatasetProblem(`${uri}: could not read: ${err.message}`)));
+  source.pipe(hashed);
+
+  const builders = columns.map((c) => new ColumnBuilder(c, uri));
+  let rows = 0;
+  try {
+    for await (const row of rowsOf(format, uri, hashed)) {
+      if (rows === 0) {
+        const absent = columns.filter((c) => !(c.name in row)).map((c) => c.name);
+        if (absent.length) throw new DatasetProblem(`${uri}: no column ${absent.join(', ')} (the model's input fields)`);
+      }
+      rows += 1;
+      columns.forEach((c, i) => builders[i]!.add(row[c.name], rows));
+    }
+  } finally {
+    source.destroy();
+  }
+  if (rows === 0) throw new DatasetProblem(`${uri}: has no data rows`);
+  const sha256 = hash.digest('hex');
+  if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
+    throw new DatasetProblem(`${uri}: sha256 is ${sha256}, but ${expectedSha256} was declared`);
+  }
+  return { sha256, rows, columns: new Map(columns.map((c, i) => [c.name, builders[i]!.build()])) };
+}
