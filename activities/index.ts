@@ -2,7 +2,7 @@ import type { CatalogDb } from '../catalog/db.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { catalogActivities } from './catalog.js';
 import { deploymentActivities } from './deployment.js';
-import { monitoringActivities } from './monitoring.js';
+import type { monitoringActivities } from './monitoring.js';
 import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
 import { webhookActivities } from './webhooks.js';
@@ -21,10 +21,11 @@ export function createActivities(deps: ActivityDeps) {
     ...testingActivities(deps.evidence),
     ...scanningActivities(deps.evidence),
     ...deploymentActivities(deps.db),
-    ...monitoringActivities(deps.evidence),
     ...webhookActivities(deps.db),
     ...archiveActivities(deps.evidence),
   };
 }
 
 export type LifecycleActivities = ReturnType<typeof createActivities>;
+/** Heavy compute, run by compute workers on their own task queue. */
+export type ComputeActivities = ReturnType<typeof monitoringActivities>;

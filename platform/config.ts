@@ -32,6 +32,7 @@ const envSchema = z.object({
   STEWARD_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
   STEWARD_JWT_TEAMS_CLAIM: z.string().min(1).default('teams'),
   STEWARD_JWT_PRINCIPAL_CLAIM: z.string().min(1).default('sub'),
+  STEWARD_WORKER_ROLE: z.enum(['all', 'lifecycle', 'compute']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,6 +63,8 @@ export interface StewardConfig {
   /** Present when OIDC/JWT bearer tokens are accepted. */
   readonly jwt?: JwtSettings;
   readonly logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
+  /** What a worker process runs: lifecycles and light activities, heavy compute (drift), or both. */
+  readonly workerRole: z.output<typeof envSchema>['STEWARD_WORKER_ROLE'];
 }
 
 export class ConfigError extends Error {}
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
         }
       : {}),
     logLevel: e.LOG_LEVEL,
+    workerRole: e.STEWARD_WORKER_ROLE,
   };
 }
 

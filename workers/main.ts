@@ -22,11 +22,14 @@ const worker = await createStewardWorker({
   taskQueue: config.temporal.taskQueue,
   db,
   evidence: new ContentStore(config.evidenceDir),
+  role: config.workerRole,
 });
-const client = await connectClient(config.temporal);
-await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
-await client.connection.close();
-logger.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker started');
+if (config.workerRole !== 'compute') {
+  const client = await connectClient(config.temporal);
+  await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
+  await client.connection.close();
+}
+logger.info({ taskQueue: config.temporal.taskQueue, role: config.workerRole, address: config.temporal.address }, 'worker started');
 await worker.run();
 await db.destroy();
 await connection.close();

@@ -1,10 +1,15 @@
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { monitoringActivities } from '../activities/monitoring.js';
 import type { CatalogDb } from '../catalog/db.js';
+import { computeTaskQueue } from '../core/task-queues.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { templates } from '../templates/index.js';
 import { probeManifests } from '../workflows/dsl/probes.js';
 import { bundleWorkflows } from './bundle.js';
+
+/** `lifecycle`: workflows and light activities; `compute`: drift; `all`: both, in one process. */
+export type WorkerRole = 'all' | 'lifecycle' | 'compute';
 
 export interface StewardWorkerOptions {
   readonly connection: NativeConnection;
@@ -15,18 +20,56 @@ export interface StewardWorkerOptions {
   /** A pre-built bundle; built on the spot when absent. */
   readonly workflowBundle?: WorkflowBundle;
   readonly identity?: string;
+  readonly role?: WorkerRole;
 }
 
-/** A worker that runs the lifecycle workflow and its light activities on one task queue. */
-export async function createStewardWorker(options: StewardWorkerOptions): Promise<Worker> {
-  // Load-time check of the released templates: a wrong option stops the worker here, naming it.
-  templates.check(probeManifests());
-  return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities({ db: options.db, evidence: options.evidence }),
-    ...(options.identity ? { identity: options.identity } : {}),
-  });
+/** The workers of one process, run and stopped together. */
+export class StewardWorker {
+  constructor(private readonly workers: readonly Worker[]) {}
+
+  /** Runs every worker until shutdown; if one fails, the others are shut down and the failure is raised. */
+  async run(): Promise<void> {
+    const runs = this.workers.map((w) => w.run());
+    try {
+      await Promise.all(runs);
+    } catch (err) {
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw err;
+    }
+  }
+
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  getState(): ReturnType<Worker['getState']> {
+    return this.workers[0]!.getState();
+  }
+}
+
+/**
+ * The worker(s) for `role`: the lifecycle worker runs the workflow and its light activities on the task queue;
+ * the compute worker runs drift on the compute queue beside it.
+ */
+export async function createStewardWorker(options: StewardWorkerOptions): Promise<StewardWorker> {
+  const role = options.role ?? 'all';
+  const common = { connection: options.connection, namespace: options.namespace, ...(options.identity ? { identity: options.identity } : {}) };
+  const workers: Worker[] = [];
+  if (role !== 'compute') {
+    // Load-time check of the released templates: a wrong option stops the worker here, naming it.
+    templates.check(probeManifests());
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: options.taskQueue,
+        workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+        activities: createActivities({ db: options.db, evidence: options.evidence }),
+      }),
+    );
+  }
+  if (role !== 'lifecycle') {
+    workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities: monitoringActivities(options.evidence) }));
+  }
+  return new StewardWorker(workers);
 }

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { LifecycleActivities } from '../activities/index.js';
+import type { ComputeActivities, LifecycleActivities } from '../activities/index.js';
 import type { Deployment } from '../activities/deployment.js';
 import { driftColumns, driftUnwatchedReason } from '../core/drift.js';
 import type { ModelManifest } from '../core/manifest.js';
@@ -23,6 +23,7 @@ import { bumpVersion, lifecycleWorkflowId, modelVersionId } from '../core/model-
 import { defaultApprovalPolicy, severityAtLeast, type LifecyclePolicy } from '../core/policy.js';
 import type { Principal } from '../core/principal.js';
 import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.js';
+import { computeTaskQueue } from '../core/task-queues.js';
 import type { ReportRef } from '../core/reports.js';
 import type { Stage, StageOutcome } from '../core/stages.js';
 import { gateTimers, judgeAttempt, openGate, type GateState } from './approval-gate.js';
@@ -61,12 +62,6 @@ const { registerVersion, recordStage, recordApprovalAttempt, publishEvent, evalu
     startToCloseTimeout: '15 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
-
-/** Drift compares whole datasets: minutes, not seconds, and a data problem is not worth retrying. */
-const { detectDrift } = proxyActivities<LifecycleActivities>({
-  startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DatasetProblem'] },
-});
 
 /** A retrained version's link to the version it was retrained from. */
 export interface Lineage {
@@ -142,6 +137,12 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     const plan: LifecyclePlan = input.template !== undefined ? registry.plan(input.template, manifest, { patched }) : planFromPolicy(input.policy);
     const workflowId = workflowInfo().workflowId;
     const versionId = modelVersionId(manifest);
+    // Drift compares whole datasets on the compute workers: minutes, not seconds; a data problem is final.
+    const { detectDrift } = proxyActivities<ComputeActivities>({
+      taskQueue: computeTaskQueue(workflowInfo().taskQueue),
+      startToCloseTimeout: '30 minutes',
+      retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DatasetProblem'] },
+    });
 
     // ---- state (carried across continue-as-new through MonitorCheckpoint) ----
     let seq = resume?.seq ?? 0;

@@ -3,13 +3,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openCatalog, type CatalogDb } from '../../catalog/db.js';
 import { migrateToLatest } from '../../catalog/migrate.js';
 import { ContentStore } from '../../evidence/content-store.js';
-import { createStewardWorker } from '../../workers/worker.js';
+import { createStewardWorker, type StewardWorker } from '../../workers/worker.js';
 import './provided-context.js';
 import { buildApi } from '../../api/server.js';
 import type { LifecyclePolicy } from '../../core/policy.js';
@@ -67,7 +67,7 @@ export async function connectTestClient(): Promise<Client> {
 }
 
 export interface RunningWorker {
-  readonly worker: Worker;
+  readonly worker: StewardWorker;
   stop(): Promise<void>;
 }
 

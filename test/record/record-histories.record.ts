@@ -179,7 +179,7 @@ describe('one lifecycle of each example template, as the manifest picks it', () 
   });
   // Live inputs for drift: one sample like the reference, one with income and debt shifted.
   const reference = () => writeCsv('reference.csv', creditRows({ rows: 600, seed: 1 }));
-  const calm = () => writeCsv('calm.csv', creditRows({ rows: 400, seed: 2 }));
+  const calm = () => writeCsv('calm.csv', creditRows({ rows: 400, seed: 4 }));
   const shifted = () => writeCsv('shifted.csv', creditRows({ rows: 400, seed: 3, incomeShift: 0.8, debtShift: 0.6 }));
   const driftVerdicts = async (workflowId: string, count: number) =>
     eventually(`${count} drift verdicts`, async () => {

@@ -38,7 +38,7 @@ describe('docker-compose.yml', () => {
     expect(service('api').command).toEqual(['npm', 'run', 'api']);
   });
 
-  it.each(['worker', 'api'])('gives the %s only variables the code reads, and a valid configuration', (name) => {
+  it.each(['worker', 'compute-worker', 'api'])('gives the %s only variables the code reads, and a valid configuration', (name) => {
     const env = service(name).environment ?? {};
     for (const key of Object.keys(env)) expect(ENV_VARS).toContain(key);
     const config = loadConfig(env);
