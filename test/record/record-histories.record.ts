@@ -27,7 +27,7 @@ import {
  * `npm run record:histories`: runs real lifecycles on the dev server and saves every run's history to
  * test/fixtures/histories/, where the replay test guards them against non-replay-safe changes.
  * Re-record only on purpose: old fixtures are exactly what running lifecycles look like. Files of earlier
- * code generations (`v0-*` before approval policies, `v1-*` before templates) are never touched; they prove
+ * code generations (`v0-*` before approval policies, `v1-*` before templates, `v2-*` before drift) are never touched; they prove
  * old histories still replay.
  */
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'histories');
