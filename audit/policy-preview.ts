@@ -1,7 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { defaultThreshold, isDrift, STAT_TEST_NAMES, type StatTestName } from '../activities/drift/index.js';
+import { admits, isDrift, resolveStatTest } from '../activities/drift/index.js';
 import { evaluateMetrics } from '../activities/testing.js';
-import type { DriftSummary } from '../core/drift.js';
+import { driftColumns, type DriftPolicy, type DriftSummary } from '../core/drift.js';
 import { modelVersionId } from '../core/model-id.js';
 import { severityAtLeast, SEVERITIES, type Severity } from '../core/policy.js';
 import type { StageTransition } from '../core/stages.js';
@@ -177,13 +177,16 @@ function previewWindows(runs: readonly History[], candidate: Template, manifest:
 
 /**
  * Re-judges every recorded drift verdict under the candidate's drift policy, from the per-column statistics
- * history holds: a column is re-judged when the candidate runs the same test on it (or `auto`), at the
- * candidate's threshold; the dataset at the candidate's column share. Another test would need the samples.
+ * history holds: a column is re-judged when the candidate would run the same test on it (at the candidate's
+ * threshold), the dataset at the candidate's column share. Another test would need the samples themselves.
  */
 function previewDrift(runs: readonly History[], candidate: Template, manifest: Parameters<Template['plan']>[0]): DriftPreview[] {
   const policy = candidate.plan(manifest).monitor.drift;
-  return runs
-    .flatMap(recordedTransitions)
+  const transitions = runs.flatMap(recordedTransitions);
+  // The recorded policy, from the transition that started monitoring: its `auto` columns ran their defaults.
+  const recordedPolicy = transitions.find((t) => t.stage === 'monitor' && t.step === undefined && t.outcome === 'passed')?.detail.drift as DriftPolicy | null | undefined;
+  const kinds = new Map(driftColumns(manifest.inputSchema).map((c) => [c.name, c.kind]));
+  return transitions
     .filter((t) => t.step === 'drift' && (t.outcome === 'passed' || t.outcome === 'drifted'))
     .map((t): DriftPreview => {
       const d = t.detail as unknown as DriftSummary & { window: { id: string; start: string; end: string } };
@@ -191,15 +194,18 @@ function previewDrift(runs: readonly History[], candidate: Template, manifest: P
       if (!policy) return { ...base, candidate: 'not watched', why: 'the candidate has no drift policy' };
       if (d.columns.length < d.columnsCompared) return { ...base, candidate: 'cannot tell', why: 'history holds only some columns; the full report has the rest' };
       const rejudged = d.columns.map((c) => {
-        const test = c.stattest as StatTestName;
-        if (!STAT_TEST_NAMES.includes(test) || (policy.stattest !== 'auto' && policy.stattest !== test)) return null;
-        return isDrift(test, c.statistic, policy.threshold ?? defaultThreshold(test)) ? c.column : '';
+        const kind = kinds.get(c.column);
+        if (!kind) return null;
+        const ranDefault = !recordedPolicy || recordedPolicy.stattest === 'auto' || !admits(recordedPolicy.stattest, kind);
+        if (!ranDefault && !(policy.stattest !== 'auto' && admits(policy.stattest, kind))) return null;
+        const chosen = resolveStatTest(policy.stattest, policy.threshold, kind, () => c.stattest);
+        return chosen.stattest === c.stattest ? isDrift(c.stattest, c.statistic, chosen.threshold) : null;
       });
       if (rejudged.includes(null)) return { ...base, candidate: 'cannot tell', why: `the candidate runs ${policy.stattest}; recomputing needs the samples` };
-      const drifted = rejudged.filter((c): c is string => !!c);
-      const share = d.columnsCompared ? drifted.length / d.columnsCompared : 0;
+      const drifted = rejudged.filter(Boolean).length;
+      const share = d.columnsCompared ? drifted / d.columnsCompared : 0;
       const verdict = share >= policy.columnShare ? 'drifted' : 'passed';
-      return { ...base, candidate: verdict, why: `${drifted.length} of ${d.columnsCompared} columns drift (share ${round(share)} ${verdict === 'drifted' ? '≥' : '<'} ${policy.columnShare})` };
+      return { ...base, candidate: verdict, why: `${drifted} of ${d.columnsCompared} columns drift (share ${round(share)} ${verdict === 'drifted' ? '≥' : '<'} ${policy.columnShare})` };
     });
 }
 

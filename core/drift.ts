@@ -5,6 +5,10 @@ import type { DatasetRef, ModelManifest } from './manifest.js';
  * small verdict that goes into history. The statistics themselves live with the activity that computes them.
  */
 
+/** The drift tests a template can name (Evidently's names); `auto` picks Evidently's default per column. */
+export const STAT_TEST_NAMES = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
+export type StatTestName = (typeof STAT_TEST_NAMES)[number];
+
 /** A file of live feature values the serving side logged in one window; the digest pins its bytes. */
 export interface DatasetSample {
   readonly uri: string;
@@ -20,7 +24,7 @@ export interface DriftColumnSpec {
 
 /** The template's drift settings (see `stage.monitor({ drift })`). */
 export interface DriftPolicy {
-  readonly stattest: string;
+  readonly stattest: 'auto' | StatTestName;
   readonly threshold?: number;
   readonly columnShare: number;
 }
@@ -28,7 +32,7 @@ export interface DriftPolicy {
 /** One column's verdict as history records it (Evidently's drift_score is `statistic`). */
 export interface ColumnDriftSummary {
   readonly column: string;
-  readonly stattest: string;
+  readonly stattest: StatTestName;
   readonly statistic: number;
   readonly threshold: number;
   readonly drifted: boolean;

@@ -9,6 +9,8 @@
  */
 import type { ColumnKind, PreparedColumn } from './column.js';
 import { admits, defaultStatTest, type StatTestName } from './select.js';
+
+export { admits } from './select.js';
 import { chiSquareTest, jensenShannonTest, ksTest, psiTest, wassersteinTest, zTest } from './stattests.js';
 
 export { prepareColumn } from './column.js';
@@ -83,6 +85,23 @@ function runTest(stattest: StatTestName, reference: PreparedColumn, current: Pre
 }
 
 /**
+ * The test and threshold that run on a column of `kind` when a template asks for `requested`: the requested
+ * test if the kind admits it, else the column's default test. A given threshold is kept when the test that
+ * runs is of the same family (p-value or distance) as the one asked for, else that test's default applies.
+ * Shared by the drift computation and the policy preview, which re-judges recorded statistics.
+ */
+export function resolveStatTest(
+  requested: 'auto' | StatTestName,
+  threshold: number | undefined,
+  kind: ColumnKind,
+  defaultTest: () => StatTestName,
+): { readonly stattest: StatTestName; readonly threshold: number } {
+  const stattest = requested !== 'auto' && admits(requested, kind) ? requested : defaultTest();
+  const keep = threshold !== undefined && (requested === 'auto' || isPValueTest(requested) === isPValueTest(stattest));
+  return { stattest, threshold: keep ? threshold : defaultThreshold(stattest) };
+}
+
+/**
  * Test one column for drift. `stattest` 'auto' (the default) takes Evidently's default choice; a test the
  * column kind does not admit in Evidently's registry (ks or wasserstein on a categorical column, chisquare
  * or z on a numerical one) is replaced by the default choice, reported in `stattest`. A given threshold is
@@ -104,11 +123,7 @@ export function detectColumnDrift(
   if (current.rows === 0) {
     throw new Error(`Column '${column}': the current column is empty after dropping missing values`);
   }
-  const requested = options?.stattest ?? 'auto';
-  const stattest = requested !== 'auto' && admits(requested, reference.kind) ? requested : defaultStatTest(reference, current);
-  const keepThreshold =
-    options?.threshold !== undefined && (requested === 'auto' || isPValueTest(requested) === isPValueTest(stattest));
-  const threshold = keepThreshold ? (options?.threshold as number) : defaultThreshold(stattest);
+  const { stattest, threshold } = resolveStatTest(options?.stattest ?? 'auto', options?.threshold, reference.kind, () => defaultStatTest(reference, current));
   const statistic = runTest(stattest, reference, current);
   return {
     column,

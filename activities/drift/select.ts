@@ -11,8 +11,9 @@
  */
 import { unionDistinct, type ColumnKind, type PreparedColumn } from './column.js';
 
-export const STAT_TEST_NAMES = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
-export type StatTestName = (typeof STAT_TEST_NAMES)[number];
+import type { StatTestName } from '../../core/drift.js';
+
+export { STAT_TEST_NAMES, type StatTestName } from '../../core/drift.js';
 
 /** The column kinds each test is registered for in Evidently (asking for another kind is an error there). */
 const ADMITTED_KINDS: Readonly<Record<StatTestName, readonly ColumnKind[]>> = {

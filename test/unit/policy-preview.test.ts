@@ -79,6 +79,38 @@ describe('policy preview', () => {
     ]);
   });
 
+  it("re-judges the recorded drift verdicts under the candidate's thresholds and column share", async () => {
+    // template-standard: w1 calm (nothing drifted), w2 income and debt_to_income drifted (KS p ≈ 1e-30 and 1e-13),
+    // w3's sample was refused (digest mismatch) and has no statistics to re-judge.
+    const withDrift = (drift: Parameters<typeof stage.monitor>[0]['drift']) =>
+      defineTemplate({
+        name: 'standard',
+        version: 2,
+        description: 'candidate',
+        lifecycle: (m, context) => ({ ...standardV1.lifecycle(m, context), monitor: stage.monitor({ every: '1h', drift }) }),
+      });
+    const preview = async (drift: Parameters<typeof stage.monitor>[0]['drift']) => previewPolicy([fixture('template-standard.run1.json')], withDrift(drift));
+    const w2 = 'w2 (2026-11-22T09:00:00Z – 2026-11-22T10:00:00Z)';
+
+    const same = await preview({ stattest: 'auto', columnShare: 0.5 });
+    expect(same.drift.map((w) => [w.recorded, w.candidate])).toEqual([
+      ['passed', 'passed'],
+      ['drifted', 'drifted'],
+    ]);
+    expect(same.changes).toEqual([]);
+    expect((await preview({ stattest: 'auto', columnShare: 0.9 })).changes).toEqual([`drift in window ${w2}: drifted → passed (2 of 3 columns drift (share 0.667 < 0.9))`]);
+    // A p-value threshold of 1e-20 keeps income (p ≈ 1e-30) drifted and lets debt_to_income (p ≈ 1e-13) pass.
+    expect((await preview({ stattest: 'ks', threshold: 1e-20, columnShare: 0.5 })).changes).toEqual([
+      `drift in window ${w2}: drifted → passed (1 of 3 columns drift (share 0.333 < 0.5))`,
+    ]);
+    expect((await preview(null)).drift.map((w) => w.candidate)).toEqual(['not watched', 'not watched']);
+    const otherTest = await preview({ stattest: 'wasserstein', columnShare: 0.5 });
+    expect(otherTest.drift.map((w) => [w.candidate, w.why])).toEqual([
+      ['cannot tell', 'the candidate runs wasserstein; recomputing needs the samples'],
+      ['cannot tell', 'the candidate runs wasserstein; recomputing needs the samples'],
+    ]);
+  });
+
   it('is a command: steward templates preview <history.json> --template <ref> --json', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,

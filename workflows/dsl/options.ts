@@ -1,6 +1,7 @@
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { z } from 'zod';
 import { METRIC_NAME_PATTERN } from '../../core/names.js';
+import { STAT_TEST_NAMES } from '../../core/drift.js';
 import { SEVERITIES } from '../../core/policy.js';
 
 /**
@@ -90,7 +91,7 @@ export const deployOptions = z
   })
   .default({ phases: [] });
 
-export const STAT_TESTS = ['auto', 'ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
+export const STAT_TESTS = ['auto', ...STAT_TEST_NAMES] as const;
 
 export const monitorOptions = z.strictObject({
   every: duration,
