@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { detectColumnDrift, prepareColumn, type PreparedColumn } from '../activities/drift/index.js';
+import { seededRandom } from '../test/harness/datasets.js';
 
 /**
  * `npm run bench:drift`: the two-sample Kolmogorov-Smirnov drift test on 10^6 reference values against
@@ -31,14 +32,7 @@ const median = (xs: readonly number[]) => {
 
 /** Seeded standard normal values: mulberry32 uniforms through Box-Muller. */
 function normals(n: number, seed: number, shift: number): Float64Array {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = seededRandom(seed);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i += 2) {
     const r = Math.sqrt(-2 * Math.log(1 - uniform()));

@@ -4,6 +4,7 @@
  * (sorted values, distinct-value count, mean and standard deviation, category counts) is computed here.
  */
 import { CompensatedSum } from './arrays.js';
+import { sortFloat64 } from './sort.js';
 
 export type ColumnKind = 'numerical' | 'categorical';
 
@@ -49,7 +50,7 @@ function prepareNumerical(values: Float64Array | readonly number[]): PreparedNum
     const v = values[i];
     if (isPresentNumber(v)) sorted[k++] = v;
   }
-  sorted.sort();
+  sortFloat64(sorted);
 
   let distinct = 0;
   const sum = new CompensatedSum();

@@ -6,6 +6,7 @@
  * effective size round(n1 n2 / (n1 + n2)). An exact result outside [0, 1] (rounding) falls back to the
  * asymptotic one, as in scipy.
  */
+import { forEachStep } from './arrays.js';
 import { roundHalfEven } from './float.js';
 import { kolmogorovSf } from './kolmogorov.js';
 
@@ -26,20 +27,13 @@ export interface KsResult {
 export function ksStatistic(x: Float64Array, y: Float64Array): number {
   const n1 = x.length;
   const n2 = y.length;
-  let i = 0;
-  let j = 0;
   let max = 0;
   let min = 0;
-  while (i < n1 || j < n2) {
-    const xi = i < n1 ? (x[i] as number) : Number.POSITIVE_INFINITY;
-    const yj = j < n2 ? (y[j] as number) : Number.POSITIVE_INFINITY;
-    const v = xi <= yj ? xi : yj;
-    while (i < n1 && (x[i] as number) <= v) i++;
-    while (j < n2 && (y[j] as number) <= v) j++;
+  forEachStep(x, y, (i, j) => {
     const diff = i / n1 - j / n2;
     if (diff > max) max = diff;
     if (diff < min) min = diff;
-  }
+  });
   const minS = Math.min(-min, 1);
   return minS > max ? minS : max;
 }

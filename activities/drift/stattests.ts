@@ -3,7 +3,7 @@
  * ks, chisquare and z, a distance for wasserstein, jensenshannon and psi. The verdicts (which comparison
  * against which default threshold) live in index.ts.
  */
-import { compareCodePoints, CompensatedSum } from './arrays.js';
+import { compareCodePoints, CompensatedSum, forEachStep } from './arrays.js';
 import { binnedShares } from './binning.js';
 import { valueCounts, type PreparedColumn, type PreparedNumericalColumn } from './column.js';
 import { chiSquareSf, normalCdf } from './distributions.js';
@@ -70,20 +70,9 @@ export function wassersteinTest(reference: PreparedNumericalColumn, current: Pre
   const n1 = x.length;
   const n2 = y.length;
   const area = new CompensatedSum();
-  let i = 0;
-  let j = 0;
-  while (i < n1 || j < n2) {
-    const xi = i < n1 ? (x[i] as number) : Number.POSITIVE_INFINITY;
-    const yj = j < n2 ? (y[j] as number) : Number.POSITIVE_INFINITY;
-    const v = xi <= yj ? xi : yj;
-    while (i < n1 && (x[i] as number) <= v) i++;
-    while (j < n2 && (y[j] as number) <= v) j++;
-    if (i === n1 && j === n2) break;
-    const nx = i < n1 ? (x[i] as number) : Number.POSITIVE_INFINITY;
-    const ny = j < n2 ? (y[j] as number) : Number.POSITIVE_INFINITY;
-    const next = nx <= ny ? nx : ny;
-    area.add(Math.abs(i / n1 - j / n2) * (next - v));
-  }
+  forEachStep(x, y, (i, j, v, next) => {
+    if (next !== Number.POSITIVE_INFINITY) area.add(Math.abs(i / n1 - j / n2) * (next - v));
+  });
   return area.value / Math.max(reference.std, 0.001);
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../../activities/drift/index.js';
 import { kolmogorovSf } from '../../activities/drift/kolmogorov.js';
 import { ksExactTail, ksStatistic, ksTwoSample } from '../../activities/drift/ks.js';
+import { sortFloat64 } from '../../activities/drift/sort.js';
 
 /**
  * The drift statistics against reference values computed by the real scipy and Evidently
@@ -440,5 +441,21 @@ describe('drift API', () => {
     expect(second).toEqual(first);
     expect((reference as { sorted: Float64Array }).sorted).toEqual(snapshot);
     expect(first.map((d) => d.stattest)).toEqual(['wasserstein', 'wasserstein', 'wasserstein']);
+  });
+});
+
+describe('sorting float64 columns', () => {
+  it('orders like the native typed-array sort: negatives, -0 before +0, subnormals, huge values and ties', () => {
+    let state = 7;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = (r: number) =>
+      r < 0.1 ? 0 : r < 0.15 ? -0 : r < 0.3 ? Math.round(random() * 10) - 5 : r < 0.35 ? (random() - 0.5) * 1e-310 : r < 0.4 ? (random() - 0.5) * 1e300 : (random() - 0.5) * 100;
+    for (const n of [10, 2047, 2048, 5000, 40_000]) {
+      const values = Float64Array.from({ length: n }, () => pick(random()));
+      const expected = values.slice().sort();
+      const actual = values.slice();
+      sortFloat64(actual);
+      expect(Array.from(actual, (v) => (Object.is(v, -0) ? '-0' : v))).toEqual(Array.from(expected, (v) => (Object.is(v, -0) ? '-0' : v)));
+    }
   });
 });
