@@ -50,6 +50,8 @@ import {
 } from './messages.js';
 
 const STEWARD = 'steward';
+/** How transitions name an observed window. */
+const windowRef = (w: Observation) => ({ id: w.id, start: w.windowStart, end: w.windowEnd, reportedBy: w.reportedBy });
 /** Who asks for a retrain the template starts on its own (on drift). */
 const STEWARD_PRINCIPAL: Principal = { id: STEWARD, roles: [] };
 /** The status query keeps the latest attempts; every attempt is in history and the catalog regardless. */
@@ -473,11 +475,11 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       const breaches: string[] = [];
       for (let window = windows.shift(); window; window = windows.shift()) {
         const verdict = judgeWindow(window, plan.monitor);
-        const { id, windowStart, windowEnd, requests, errors, kpis, reportedBy } = window;
+        const { requests, errors, kpis } = window;
         await record(
           verdict.breaches.length ? 'breached' : 'passed',
           STEWARD,
-          { window: { id, start: windowStart, end: windowEnd, reportedBy }, requests, errors, kpis, ...verdict, ...(phase ? { phase: phase.name } : {}) },
+          { window: windowRef(window), requests, errors, kpis, ...verdict, ...(phase ? { phase: phase.name } : {}) },
           { step: 'observation' },
         );
         breaches.push(...verdict.breaches);
@@ -498,7 +500,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         log.warn('sample ignored: drift is not watched', { window: window.id, because: driftUnwatchedBecause });
         return;
       }
-      const about = { window: { id: window.id, start: window.windowStart, end: window.windowEnd, reportedBy: window.reportedBy }, sample, ...(phase ? { phase: phase.name } : {}) };
+      const about = { window: windowRef(window), sample, ...(phase ? { phase: phase.name } : {}) };
       let result: Awaited<ReturnType<typeof detectDrift>>;
       try {
         result = await detectDrift({ modelVersionId: versionId, window: window.id, reference, sample, columns: driftColumns(manifest.inputSchema), policy });
