@@ -12,6 +12,9 @@ import { ContentStore } from '../../evidence/content-store.js';
 import { createStewardWorker, type StewardWorker } from '../../workers/worker.js';
 import './provided-context.js';
 import { buildApi } from '../../api/server.js';
+import { Lifecycles } from '../../api/lifecycles.js';
+import type { TemplateRegistry } from '../../workflows/dsl/registry.js';
+import { bundleWorkflows } from '../../workers/bundle.js';
 import type { LifecyclePolicy } from '../../core/policy.js';
 import type { JwtSettings } from '../../api/authn.js';
 
@@ -200,4 +203,33 @@ export async function startTestStack(name: string, options: { policy?: Lifecycle
     },
   };
   return stack;
+}
+
+export interface BundledLifecycles {
+  readonly client: Client;
+  readonly database: TestDatabase;
+  readonly lifecycles: Lifecycles;
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker running a test bundle of its own (`test/fixtures/workflows/<entry>`, e.g. templates with seconds
+ * where real ones have days) on its own task queue and database, and Lifecycles over that bundle's registry.
+ */
+export async function startBundledLifecycles(name: string, entry: string, registry: TemplateRegistry): Promise<BundledLifecycles> {
+  const taskQueue = uniqueTaskQueue(name);
+  const bundle = await bundleWorkflows(join(process.cwd(), 'test', 'fixtures', 'workflows', entry));
+  const database = await createTestDatabase();
+  const client = await connectTestClient();
+  const worker = await startTestWorker({ database, taskQueue, workflowBundle: bundle });
+  return {
+    client,
+    database,
+    lifecycles: new Lifecycles(client, taskQueue, undefined, registry),
+    async stop() {
+      await worker.stop();
+      await client.connection.close();
+      await database.drop();
+    },
+  };
 }

@@ -1,23 +1,18 @@
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lifecycles } from '../../api/lifecycles.js';
+import type { Lifecycles } from '../../api/lifecycles.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import { manifestSchema, type ModelManifest } from '../../core/manifest.js';
 import type { Principal } from '../../core/principal.js';
-import { bundleWorkflows } from '../../workers/bundle.js';
 import type { LifecycleResult } from '../../workflows/lifecycle.js';
 import { observationSignal, retireSignal, statusQuery, type Observation } from '../../workflows/messages.js';
 import { quickTemplates } from '../fixtures/workflows/short-phases.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import {
-  connectTestClient,
-  createTestDatabase,
   eventually,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
   type TestDatabase,
+  startBundledLifecycles,
+  type BundledLifecycles,
 } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
 
@@ -27,25 +22,19 @@ import { sampleManifest } from '../harness/manifests.js';
  * template's maximum lifetime.
  */
 describe('deployment phases and end of life', () => {
+  let stack: BundledLifecycles;
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
   let lifecycles: Lifecycles;
   const erin: Principal = { id: 'erin', roles: ['engineer'] };
 
   beforeAll(async () => {
-    const taskQueue = uniqueTaskQueue('phases');
-    const bundle = await bundleWorkflows(join(process.cwd(), 'test', 'fixtures', 'workflows', 'short-phases.ts'));
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue, workflowBundle: bundle });
-    lifecycles = new Lifecycles(client, taskQueue, undefined, quickTemplates);
+    stack = await startBundledLifecycles('phases', 'short-phases.ts', quickTemplates);
+    ({ client, database, lifecycles } = stack);
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
+    await stack?.stop();
   });
 
   const manifest = async (name: string): Promise<ModelManifest> => manifestSchema.parse(await sampleManifest({ name, template: 'quick' }));

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lifecycles } from '../../api/lifecycles.js';
+import type { Lifecycles } from '../../api/lifecycles.js';
 import { createApiToken } from '../../api/tokens.js';
 import { exportBundle } from '../../audit/bundle.js';
 import { lineageOf, productionAt } from '../../audit/lineage.js';
@@ -11,21 +10,17 @@ import { manifestSchema, type ModelManifest } from '../../core/manifest.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import type { Principal } from '../../core/principal.js';
 import type { StageTransition } from '../../core/stages.js';
-import { bundleWorkflows } from '../../workers/bundle.js';
 import { observationSignal, statusQuery, type Observation } from '../../workflows/messages.js';
 import { quickTemplates } from '../fixtures/workflows/short-phases.js';
 import { creditRows, writeCsv } from '../harness/datasets.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import {
-  connectTestClient,
-  createTestDatabase,
   eventually,
   startTestStack,
-  startTestWorker,
-  uniqueTaskQueue,
-  type RunningWorker,
   type TestDatabase,
   type TestStack,
+  startBundledLifecycles,
+  type BundledLifecycles,
 } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
 
@@ -56,25 +51,19 @@ const driftSteps = async (client: Client, workflowId: string): Promise<StageTran
   (await lifecycleRunHistories(client, workflowId)).flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.step === 'drift');
 
 describe('feature drift in the monitor loop', () => {
+  let stack: BundledLifecycles;
   let client: Client;
   let database: TestDatabase;
-  let worker: RunningWorker;
   let lifecycles: Lifecycles;
   const erin: Principal = { id: 'erin', roles: ['engineer'] };
 
   beforeAll(async () => {
-    const taskQueue = uniqueTaskQueue('drift');
-    const bundle = await bundleWorkflows(join(process.cwd(), 'test', 'fixtures', 'workflows', 'short-phases.ts'));
-    database = await createTestDatabase();
-    client = await connectTestClient();
-    worker = await startTestWorker({ database, taskQueue, workflowBundle: bundle });
-    lifecycles = new Lifecycles(client, taskQueue, undefined, quickTemplates);
+    stack = await startBundledLifecycles('drift', 'short-phases.ts', quickTemplates);
+    ({ client, database, lifecycles } = stack);
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await database?.drop();
+    await stack?.stop();
   });
 
   it('records each window\'s verdict, retrains on drift, and answers the drift status at any time from the histories', async () => {
