@@ -159,8 +159,11 @@ export function productionAt(report: LineageReport, at: Date) {
     });
 }
 
+/** The last transition of `step` recorded by `t`. */
+const lastOf = (stages: readonly StageTransition[], step: string, t: string) => stages.filter((s) => s.step === step && s.at <= t).at(-1);
+
 function lastJudgedWindow(stages: readonly StageTransition[], t: string) {
-  const judged = stages.filter((s) => s.step === 'observation' && s.at <= t).at(-1);
+  const judged = lastOf(stages, 'observation', t);
   if (!judged) return null;
   const { window, breaches } = judged.detail as { window?: unknown; breaches?: string[] };
   return { at: judged.at, outcome: judged.outcome, window: window ?? null, breaches: breaches ?? [] };
@@ -168,7 +171,7 @@ function lastJudgedWindow(stages: readonly StageTransition[], t: string) {
 
 /** The last feature-drift verdict recorded by `t`: drifted or not, by how much, and on which window's sample. */
 function lastDriftVerdict(stages: readonly StageTransition[], t: string) {
-  const judged = stages.filter((s) => s.step === 'drift' && s.at <= t).at(-1);
+  const judged = lastOf(stages, 'drift', t);
   if (!judged) return null;
   const { window, sample, share, columnShare, driftedColumns, columnsCompared, problem } = judged.detail as Record<string, unknown>;
   return {

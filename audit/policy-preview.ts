@@ -6,7 +6,7 @@ import { modelVersionId } from '../core/model-id.js';
 import { severityAtLeast, SEVERITIES, type Severity } from '../core/policy.js';
 import type { StageTransition } from '../core/stages.js';
 import { judgeAttempt, openGate, type GateState } from '../workflows/approval-gate.js';
-import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep } from '../workflows/dsl/plan.js';
+import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep, MonitorPlan } from '../workflows/dsl/plan.js';
 import type { Template } from '../workflows/dsl/index.js';
 import type { ApprovalRequest, Observation } from '../workflows/messages.js';
 import { judgeWindow } from '../workflows/monitor-judge.js';
@@ -162,16 +162,17 @@ async function previewGate(step: GateStep, evidence: Evidence & { input: ReturnT
   return [await previewAutomated(step, evidence)];
 }
 
+type RecordedWindow = { readonly id: string; readonly start: string; readonly end: string };
+const windowLabel = (w: RecordedWindow) => `${w.id} (${w.start} – ${w.end})`;
+
 /** Re-judges every window the lifecycle's runs recorded under the candidate's KPI ranges and error-rate ceiling. */
-function previewWindows(runs: readonly History[], candidate: Template, manifest: Parameters<Template['plan']>[0]): WindowPreview[] {
-  const { monitor } = candidate.plan(manifest);
-  return runs
-    .flatMap(recordedTransitions)
+function previewWindows(transitions: readonly StageTransition[], monitor: MonitorPlan): WindowPreview[] {
+  return transitions
     .filter((t) => t.step === 'observation')
     .map((t) => {
-      const d = t.detail as { window: { id: string; start: string; end: string }; requests: number; errors: number; kpis: Record<string, number>; breaches: string[] };
+      const d = t.detail as { window: RecordedWindow; requests: number; errors: number; kpis: Record<string, number>; breaches: string[] };
       const observed: Observation = { id: d.window.id, windowStart: d.window.start, windowEnd: d.window.end, requests: d.requests, errors: d.errors, kpis: d.kpis, reportedBy: '' };
-      return { window: `${d.window.id} (${d.window.start} – ${d.window.end})`, recorded: d.breaches, candidate: judgeWindow(observed, monitor).breaches };
+      return { window: windowLabel(d.window), recorded: d.breaches, candidate: judgeWindow(observed, monitor).breaches };
     });
 }
 
@@ -180,17 +181,15 @@ function previewWindows(runs: readonly History[], candidate: Template, manifest:
  * history holds: a column is re-judged when the candidate would run the same test on it (at the candidate's
  * threshold), the dataset at the candidate's column share. Another test would need the samples themselves.
  */
-function previewDrift(runs: readonly History[], candidate: Template, manifest: Parameters<Template['plan']>[0]): DriftPreview[] {
-  const policy = candidate.plan(manifest).monitor.drift;
-  const transitions = runs.flatMap(recordedTransitions);
+function previewDrift(transitions: readonly StageTransition[], policy: MonitorPlan['drift'], manifest: Parameters<Template['plan']>[0]): DriftPreview[] {
   // The recorded policy, from the transition that started monitoring: its `auto` columns ran their defaults.
   const recordedPolicy = transitions.find((t) => t.stage === 'monitor' && t.step === undefined && t.outcome === 'passed')?.detail.drift as DriftPolicy | null | undefined;
   const kinds = new Map(driftColumns(manifest.inputSchema).map((c) => [c.name, c.kind]));
   return transitions
     .filter((t) => t.step === 'drift' && (t.outcome === 'passed' || t.outcome === 'drifted'))
     .map((t): DriftPreview => {
-      const d = t.detail as unknown as DriftSummary & { window: { id: string; start: string; end: string } };
-      const base = { window: `${d.window.id} (${d.window.start} – ${d.window.end})`, recorded: t.outcome as 'passed' | 'drifted' };
+      const d = t.detail as unknown as DriftSummary & { window: RecordedWindow };
+      const base = { window: windowLabel(d.window), recorded: t.outcome as 'passed' | 'drifted' };
       if (!policy) return { ...base, candidate: 'not watched', why: 'the candidate has no drift policy' };
       if (d.columns.length < d.columnsCompared) return { ...base, candidate: 'cannot tell', why: 'history holds only some columns; the full report has the rest' };
       const rejudged = d.columns.map((c) => {
@@ -246,12 +245,14 @@ export async function previewPolicy(runs: readonly History[], candidate: Templat
     else if (before.decision !== s.decision) changes.push(`${s.step}: ${before.decision} → ${s.decision} (${s.why})`);
   }
   for (const r of recorded) if (!steps.some((s) => s.step === r.step)) changes.push(`${r.step}: gate dropped (recorded ${r.decision})`);
-  const monitoring = previewWindows(runs, candidate, manifest);
+  // Every run's transitions, decoded once for both monitor previews.
+  const transitions = runs.flatMap(recordedTransitions);
+  const monitoring = previewWindows(transitions, plan.monitor);
   for (const w of monitoring) {
     const verdict = (b: readonly string[]) => (b.length ? `breached (${b.join('; ')})` : 'passed');
     if (verdict(w.recorded) !== verdict(w.candidate)) changes.push(`window ${w.window}: ${verdict(w.recorded)} → ${verdict(w.candidate)}`);
   }
-  const drift = previewDrift(runs, candidate, manifest);
+  const drift = previewDrift(transitions, plan.monitor.drift, manifest);
   for (const w of drift) if (w.recorded !== w.candidate) changes.push(`drift in window ${w.window}: ${w.recorded} → ${w.candidate} (${w.why})`);
 
   return {
