@@ -8,12 +8,12 @@ import type { Logger } from 'pino';
 import type { CatalogDb } from '../catalog/db.js';
 import type { LifecyclePolicy } from '../core/policy.js';
 import type { ContentStore } from '../evidence/content-store.js';
-import type { StewardConfig } from '../platform/config.js';
+import { readSettingsFromEnv, type StewardConfig } from '../platform/config.js';
+import type { ReadPolicy } from '../core/uri-policy.js';
 import rateLimit from '@fastify/rate-limit';
 import { createAuthenticator, type Authenticator, type JwtSettings } from './authn.js';
 import { ApiError, installErrorHandler } from './errors.js';
 import { hashToken } from './tokens.js';
-import { installYamlParser } from './yaml.js';
 import { inventoryRoutes } from './routes/inventory.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { auditRoutes } from './routes/audit.js';
@@ -40,6 +40,8 @@ export interface ApiOptions {
   readonly rateLimitPerMinute?: number;
   /** Ed25519 key that signs evidence bundles. */
   readonly signingKey?: KeyObject;
+  /** Locations manifests, samples and webhooks may name; the environment's when absent. */
+  readonly readPolicy?: ReadPolicy;
 }
 
 export interface RouteDeps {
@@ -50,14 +52,16 @@ export interface RouteDeps {
   readonly lifecycles: Lifecycles;
   readonly taskQueue: string;
   readonly signingKey: KeyObject | undefined;
+  readonly readPolicy: ReadPolicy;
 }
 
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /** The API options that come from configuration, for the entry points that read it. */
-export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey'> {
+export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy'> {
   return {
     taskQueue: config.temporal.taskQueue,
+    readPolicy: config.reading.policy,
     rateLimitPerMinute: config.rateLimitPerMinute,
     ...(config.jwt ? { jwt: config.jwt } : {}),
     ...(config.auditSigningKeyPath ? { signingKey: createPrivateKey(readFileSync(config.auditSigningKeyPath)) } : {}),
@@ -76,7 +80,11 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   installErrorHandler(app);
-  installYamlParser(app);
+  // Bodies are parsed only for a route that exists, after its guard (an onRequest hook) has authenticated and
+  // authorised the caller: an unknown route answers 404 before a byte of its body is read.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) throw new ApiError(404, 'not_found', `no route ${request.method} ${request.url}`);
+  });
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
@@ -107,6 +115,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     lifecycles: new Lifecycles(options.client, options.taskQueue, options.policy),
     taskQueue: options.taskQueue,
     signingKey: options.signingKey,
+    readPolicy: options.readPolicy ?? readSettingsFromEnv().policy,
   };
   await app.register(healthRoutes, deps);
   await app.register(modelRoutes, deps);

@@ -5,7 +5,7 @@ import { driftColumns, type DriftPolicy, type DriftSummary } from '../core/drift
 import { modelVersionId } from '../core/model-id.js';
 import { severityAtLeast, SEVERITIES, type Severity } from '../core/policy.js';
 import type { StageTransition } from '../core/stages.js';
-import { judgeAttempt, openGate, type GateState } from '../workflows/approval-gate.js';
+import { dutiesOf, judgeAttempt, openGate, type GateState } from '../workflows/approval-gate.js';
 import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep, MonitorPlan } from '../workflows/dsl/plan.js';
 import type { Template } from '../workflows/dsl/index.js';
 import type { ApprovalRequest, Observation } from '../workflows/messages.js';
@@ -134,7 +134,8 @@ function previewApproval(step: ApprovalStep, evidence: Evidence & { input: Retur
   const name = label('approval', step.name);
   if (evidence.gateOpenedAt === null) return { step: name, decision: 'no-evidence', why: 'the lifecycle never reached an approval gate' };
   const { policy } = step;
-  const context = { policy, registeredBy: evidence.input.registeredBy, owningTeam: evidence.input.manifest.team };
+  // Today's separation-of-duties rules, whatever rules the recorded lifecycle ran under.
+  const context = { policy, ...dutiesOf(evidence.input, { authenticatedTeams: true }) };
   const expiresAt = policy.deadline ? evidence.gateOpenedAt + policy.deadline.timeoutMs : Infinity;
   let gate: GateState | null = openGate(policy);
   for (const { at, request } of evidence.attempts) {

@@ -5,7 +5,21 @@ export const STAGES = ['register', 'test', 'scan', 'approval', 'deploy', 'monito
 export type Stage = (typeof STAGES)[number];
 
 /** How a stage ended. `passed` moves on; `failed` and `rejected` send the version straight to retire. */
-export type StageOutcome = 'entered' | 'escalated' | 'passed' | 'failed' | 'rejected' | 'expired' | 'completed' | 'migrated' | 'breached' | 'drifted';
+export type StageOutcome =
+  | 'entered'
+  | 'escalated'
+  | 'passed'
+  | 'failed'
+  | 'rejected'
+  | 'expired'
+  | 'completed'
+  | 'migrated'
+  | 'breached'
+  | 'drifted'
+  /** A retire request ended the stage before it finished. */
+  | 'cancelled'
+  /** A request (retrain, promote) the lifecycle could not act on in its stage. */
+  | 'refused';
 
 /**
  * One stage transition as the workflow records it. It is the input of the `recordStage` activity, so it

@@ -22,8 +22,31 @@ export interface GateState {
 
 export interface GateContext {
   readonly policy: ApprovalPolicy;
+  /** Everyone whose work the version carries: they may never approve it. */
+  readonly authors: readonly string[];
+  /** Teams a gate with `excludeOwningTeam` shuts out. */
+  readonly owningTeams: readonly string[];
+}
+
+/** What a lifecycle's start input says about who authored the version. */
+export interface Authorship {
+  readonly manifest: { readonly team: string };
   readonly registeredBy: Principal;
-  readonly owningTeam: string;
+  /** Registrants of the ancestors whose artifacts a retrained version reuses; absent before retrains carried them. */
+  readonly authors?: readonly Principal[];
+}
+
+/**
+ * Separation of duties from the start input. The registrant and every author are shut out; owning teams
+ * are the ones the authors authenticated with, not only the team the manifest declares (a registrant could
+ * declare any team). `authenticatedTeams: false` is the rule histories recorded before it were judged by.
+ */
+export function dutiesOf(input: Authorship, { authenticatedTeams }: { authenticatedTeams: boolean }): Omit<GateContext, 'policy'> {
+  const people = [input.registeredBy, ...(input.authors ?? [])];
+  return {
+    authors: [...new Set(people.map((p) => p.id))],
+    owningTeams: authenticatedTeams ? [...new Set([input.manifest.team, ...people.flatMap((p) => p.teams ?? [])])] : [input.manifest.team],
+  };
 }
 
 export function openGate(policy: ApprovalPolicy): GateState {
@@ -48,10 +71,10 @@ export function judgeAttempt(gate: GateState | null, request: ApprovalRequest, c
   const refuse = (reason: Extract<ApprovalVerdict, { status: 'refused' }>['reason']) => ({ verdict: { status: 'refused' as const, reason }, gate });
   if (!gate || !gate.open) return refuse(gate?.expired ? 'gate-expired' : 'wrong-stage');
   const { principal } = request;
-  if (principal.id === ctx.registeredBy.id) return refuse('separation-of-duties');
+  if (ctx.authors.includes(principal.id)) return refuse('separation-of-duties');
   const groups = approverGroups(principal).filter((g) => gate.eligibleGroups.includes(g));
   if (groups.length === 0) return refuse('role-not-allowed');
-  if (ctx.policy.excludeOwningTeam && (principal.teams ?? []).includes(ctx.owningTeam)) return refuse('separation-of-duties');
+  if (ctx.policy.excludeOwningTeam && (principal.teams ?? []).some((t) => ctx.owningTeams.includes(t))) return refuse('separation-of-duties');
 
   if (request.decision === 'reject') {
     if (!request.comment.trim()) return refuse('reason-required');

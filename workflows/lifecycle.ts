@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
+  isCancellation,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
@@ -26,7 +28,7 @@ import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.j
 import { computeTaskQueue } from '../core/task-queues.js';
 import type { ReportRef } from '../core/reports.js';
 import type { Stage, StageOutcome } from '../core/stages.js';
-import { gateTimers, judgeAttempt, openGate, type GateState } from './approval-gate.js';
+import { dutiesOf, gateTimers, judgeAttempt, openGate, type GateState } from './approval-gate.js';
 import type { ApprovalStep, AutomatedStep, DeployPhase, GateStep, LifecyclePlan, StepVerdict } from './dsl/plan.js';
 import { planFromPolicy } from './dsl/policy-plan.js';
 import type { TemplateRegistry } from './dsl/registry.js';
@@ -94,6 +96,11 @@ export interface MonitorCheckpoint {
 interface LifecycleInputBase {
   readonly manifest: ModelManifest;
   readonly registeredBy: Principal;
+  /**
+   * Besides the registrant, whoever authored what this version carries: a retrained version lists the
+   * registrants of the ancestors whose artifacts it reuses. None of them may approve it.
+   */
+  readonly authors?: readonly Principal[];
   readonly lineage?: Lineage;
   /** Set only by continue-as-new. */
   readonly resume?: MonitorCheckpoint;
@@ -139,6 +146,10 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     const plan: LifecyclePlan = input.template !== undefined ? registry.plan(input.template, manifest, { patched }) : planFromPolicy(input.policy);
     const workflowId = workflowInfo().workflowId;
     const versionId = modelVersionId(manifest);
+    // Behaviour added after histories were recorded; those replay with the flags off.
+    const duties = dutiesOf(input, { authenticatedTeams: patched('steward:sod-authenticated-teams') });
+    /** Retire acts in every stage, and refused requests are recorded as such. */
+    const requestsAnswered = patched('steward:requests-answered');
     // Drift compares whole datasets on the compute workers: minutes, not seconds; a data problem is final.
     const { detectDrift } = proxyActivities<ComputeActivities>({
       taskQueue: computeTaskQueue(workflowInfo().taskQueue),
@@ -194,7 +205,8 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     ): Promise<void> {
       const { report, step } = of;
       seq += 1;
-      await recordStage({
+      // Never cut short by a retire that cancels the step around it: the record is the audit trail.
+      await CancellationScope.nonCancellable(() => recordStage({
         workflowId,
         modelVersionId: versionId,
         seq,
@@ -205,7 +217,15 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         actor,
         detail,
         ...(report ? { report } : {}),
-      });
+      }));
+    }
+
+    /** Records a request the lifecycle cannot act on in its current stage (the signal itself is in history too). */
+    async function refuse(request: string, by: Principal, detail: Record<string, unknown>, problem: string): Promise<void> {
+      log.warn(`${request} request refused`, { stage, requestedBy: by.id, problem });
+      if (!requestsAnswered) return;
+      if (!registered) await condition(() => registered);
+      await record('refused', by.id, { request, ...detail, problem }, { step: 'request' });
     }
 
     // ---- messages ----
@@ -213,7 +233,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       // A retried request (same attempt id) is the same attempt: judged and recorded once.
       if (seenAttemptIds.has(request.attemptId) || approvals.some((a) => a.request.attemptId === request.attemptId)) return;
       seenAttemptIds.add(request.attemptId);
-      const judged = judgeAttempt(gate, request, { policy: gateStep?.policy ?? defaultApprovalPolicy, registeredBy, owningTeam: manifest.team });
+      const judged = judgeAttempt(gate, request, { policy: gateStep?.policy ?? defaultApprovalPolicy, ...duties });
       gate = judged.gate;
       const attempt: ApprovalAttempt = { request, at: now(), stage, verdict: judged.verdict };
       approvalSeq += 1;
@@ -223,21 +243,23 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       if (!registered) await condition(() => registered);
       await recordApprovalAttempt({ workflowId, modelVersionId: versionId, seq: approvalSeq, attempt });
     });
-    setHandler(retrainSignal, (request) => {
-      if (stage !== 'monitor' || pendingRetrain) {
-        log.warn('retrain request ignored', { stage, requestedBy: request.requestedBy.id });
-        return;
-      }
+    setHandler(retrainSignal, async (request) => {
+      const problem =
+        request.refused ??
+        (stage !== 'monitor'
+          ? `only a version in the monitor stage can be retrained (stage ${stage})`
+          : pendingRetrain || (requestsAnswered && successor)
+            ? 'a retrain is already under way'
+            : null);
+      if (problem) return refuse('retrain', request.requestedBy, { reason: request.reason }, problem);
       pendingRetrain = request;
     });
     setHandler(retireSignal, (request) => {
       pendingRetire ??= request;
     });
-    setHandler(promoteSignal, (request) => {
-      if (!phase) {
-        log.warn('promotion ignored: no deployment phase under way', { stage, requestedBy: request.requestedBy.id });
-        return;
-      }
+    setHandler(promoteSignal, async (request) => {
+      const problem = request.refused ?? (phase ? null : `no shadow or canary phase is under way (stage ${stage})`);
+      if (problem) return refuse('promote', request.requestedBy, { reason: request.reason }, problem);
       promotion ??= request;
     });
     setHandler(observationSignal, (window) => {
@@ -295,10 +317,34 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     /** Runs the template's gates in order; the first that does not pass ends the lifecycle. */
     async function gates(): Promise<Stop | null> {
       for (const step of plan.gates) {
-        const stop = step.kind === 'approval' ? await approvalGate(step) : await automatedGate(step);
+        if (requestsAnswered && pendingRetire) return retiredBy(pendingRetire);
+        const stop = step.kind === 'approval' ? await approvalGate(step) : await retirable(step.name, () => automatedGate(step));
         if (stop) return stop;
       }
       return null;
+    }
+
+    function retiredBy(request: RetireRequest): Stop {
+      return { endedBy: 'retired', reason: request.reason, actor: request.requestedBy.id };
+    }
+
+    /**
+     * Runs an automated gate step that a retire request may cut short: the step's activities are cancelled
+     * (a scan stops reading), the step is recorded as cancelled, and the lifecycle retires.
+     */
+    async function retirable(name: string, step: () => Promise<Stop | null>): Promise<Stop | null> {
+      if (!requestsAnswered) return step();
+      const scope = new CancellationScope();
+      const running = scope.run(step);
+      const first = await Promise.race([running, condition(() => pendingRetire !== null).then(() => 'retire' as const)]);
+      if (first !== 'retire') return first;
+      scope.cancel();
+      await running.catch((err: unknown) => {
+        if (!isCancellation(err)) throw err;
+      });
+      const request = pendingRetire!;
+      await record('cancelled', request.requestedBy.id, { reason: request.reason }, { step: name });
+      return retiredBy(request);
     }
 
     async function automatedGate(step: Exclude<GateStep, ApprovalStep>): Promise<Stop | null> {
@@ -344,6 +390,8 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       const opened = Date.now();
       const { deadline } = policy;
       gateDeadline = deadline ? new Date(opened + deadline.timeoutMs).toISOString() : null;
+      /** The gate is decided, expired, or (histories recorded since) withdrawn by a retire request. */
+      const settled = () => !gate!.open || (requestsAnswered && pendingRetire !== null);
       // Waiting on people: recorded on entry too, so the catalog (and the inbox built on it) shows who waits.
       await record(
         'entered',
@@ -356,7 +404,7 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       let escalated = false;
       for (const timer of gateTimers(policy)) {
         const at = timer.kind === 'timeout' ? expiresAt! : opened + timer.atMs;
-        if (await condition(() => !gate!.open, Math.max(at - Date.now(), 0))) break;
+        if (await condition(settled, Math.max(at - Date.now(), 0))) break;
         if (timer.kind === 'reminder') {
           await notify(`${prefix(named)}reminder-${timer.index}`, 'approval.reminder', { groups: gate.eligibleGroups, approvals: gate.counted.length, deadline: gateDeadline });
         } else if (timer.kind === 'escalation-notice') {
@@ -368,14 +416,21 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
           gateDeadline = new Date(expiresAt).toISOString();
           gate = { ...gate, eligibleGroups: [deadline!.onTimeout.group] };
           await record('escalated', STEWARD, { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: gateDeadline }, { step: named });
-          if (await condition(() => !gate!.open, Math.max(expiresAt - Date.now(), 0))) break;
+          if (await condition(settled, Math.max(expiresAt - Date.now(), 0))) break;
           gate = { ...gate, open: false, expired: true };
         } else {
           gate = { ...gate, open: false, expired: true };
         }
       }
-      await condition(() => !gate!.open);
+      await condition(settled);
 
+      if (gate.open) {
+        // Retired while waiting on people: attempts from now on find the gate closed and are refused.
+        gate = { ...gate, open: false };
+        const request = pendingRetire!;
+        await record('cancelled', request.requestedBy.id, { reason: request.reason, approvals: gate.counted.map((c) => c.principal) }, { step: named });
+        return retiredBy(request);
+      }
       if (!decision) {
         await record('expired', STEWARD, { deadline: gateDeadline, approvals: gate.counted.map((c) => c.principal) }, { step: named });
         return { endedBy: 'expired', reason: 'no decision before the approval deadline', actor: STEWARD };
@@ -545,9 +600,12 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
         metrics: request.metrics ? { ...request.metrics } : manifest.metrics,
       };
       const childWorkflowId = lifecycleWorkflowId(childManifest);
+      // Whoever registered an ancestor whose artifacts the child reuses authored it too, and may not approve it.
+      const reusesArtifacts = childManifest.artifacts.some((a) => manifest.artifacts.some((b) => b.sha256 === a.sha256));
       const childInput: LifecycleInput = {
         manifest: childManifest,
         registeredBy: request.requestedBy,
+        ...(reusesArtifacts ? { authors: [registeredBy, ...(input.authors ?? [])] } : {}),
         ...(input.template !== undefined ? { template: input.template } : { policy: input.policy }),
         lineage: { parentWorkflowId: workflowId, parentModelVersionId: versionId, reason: request.reason },
       };

@@ -22,7 +22,15 @@ export interface ApprovalRequest {
 }
 export const approvalSignal = defineSignal<[ApprovalRequest]>('approval');
 
-export interface RetrainRequest {
+/**
+ * A request the API already refused (it answered 409) still reaches the lifecycle, carrying the problem, so
+ * that it is on record; the lifecycle records it as refused whatever its stage is by then.
+ */
+export interface RefusedByApi {
+  readonly refused?: string;
+}
+
+export interface RetrainRequest extends RefusedByApi {
   readonly requestedBy: Principal;
   readonly reason: string;
   /** A candidate produced outside Steward; without one the successor reuses this version's artifacts. */
@@ -38,7 +46,7 @@ export interface RetireRequest {
 export const retireSignal = defineSignal<[RetireRequest]>('retire');
 
 /** Cuts a deployment phase (shadow, canary) short: the lifecycle moves to the next phase at once. */
-export interface PromoteRequest {
+export interface PromoteRequest extends RefusedByApi {
   readonly requestedBy: Principal;
   readonly reason: string;
 }

@@ -59,12 +59,15 @@ export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);
-      const attemptId = request.headers['idempotency-key'] ?? randomUUID();
+      const principal = principalOf(request);
+      // A key is the caller's own: another approver reusing it makes a different attempt, never a replay of this one.
+      const key = request.headers['idempotency-key'];
+      const attemptId = key ? `${encodeURIComponent(principal.id)}:${key}` : randomUUID();
       await lifecycles.handle(ref).signal(approvalSignal, {
         attemptId,
         decision: request.body.decision,
         comment: request.body.comment,
-        principal: principalOf(request),
+        principal,
       });
       const verdict = await awaitVerdict(lifecycles, ref, attemptId);
       const body = { modelVersionId: modelVersionId(ref), attemptId, verdict: verdict ?? { status: 'pending' } };

@@ -10,6 +10,8 @@ import type { RouteDeps } from '../server.js';
 import { observationSignal, promoteSignal, retireSignal, retrainSignal } from '../../workflows/messages.js';
 import { METRIC_NAME_PATTERN } from '../../core/names.js';
 import { idempotencyHeaders, modelIdParams, modelRefParams } from './params.js';
+import { acceptYamlBodies, YAML_CONTENT_TYPES } from '../yaml.js';
+import { assertReadable, manifestUris } from '../uri-check.js';
 
 const reasonBody = z.strictObject({ reason: z.string().trim().min(1, 'a reason is required').max(2000) });
 
@@ -36,10 +38,12 @@ const retrainBody = reasonBody.extend({
 });
 
 /** Registration and lifecycle control: register, read, report observations, promote, retrain, retire. */
-export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
+export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles, readPolicy }) => {
   const engineer = authorize(authenticate, isRole('engineer', 'admin'), 'engineer');
+  acceptYamlBodies(app);
 
-  app.post('/models', { schema: { body: manifestSchema }, onRequest: engineer }, async (request, reply) => {
+  app.post('/models', { schema: { body: manifestSchema, consumes: ['application/json', ...YAML_CONTENT_TYPES] }, onRequest: engineer }, async (request, reply) => {
+    assertReadable(manifestUris(request.body), readPolicy);
     const result = await lifecycles.register(request.body, principalOf(request));
     return reply.status(result.created ? 201 : 200).send(result);
   });
@@ -75,14 +79,19 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     { schema: { params: modelIdParams, body: retrainBody }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
-      await lifecycles.requireRunning(ref);
+      const { stage, successor } = await lifecycles.runningStatus(ref);
+      const problem =
+        stage !== 'monitor' ? `only a version in the monitor stage can be retrained (stage ${stage})` : successor ? `a retrain is already under way (${successor.workflowId})` : undefined;
       const { reason, artifacts, metrics } = request.body;
+      // Refused or not, the request goes to the lifecycle, so that its history holds every request made.
       await lifecycles.handle(ref).signal(retrainSignal, {
         requestedBy: principalOf(request),
         reason,
         ...(artifacts ? { artifacts } : {}),
         ...(metrics ? { metrics } : {}),
+        ...(problem ? { refused: problem } : {}),
       });
+      if (problem) throw new ApiError(409, 'not_retrainable', `${modelVersionId(ref)}: ${problem}`);
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'retrain' });
     },
   );
@@ -93,6 +102,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     async (request, reply) => {
       const ref = request.params.id;
       await lifecycles.requireRunning(ref);
+      // Acted on in every stage: an open gate or a running scan is cancelled and the version retires.
       await lifecycles.handle(ref).signal(retireSignal, { requestedBy: principalOf(request), reason: request.body.reason });
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'retire' });
     },
@@ -105,10 +115,9 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
       const ref = request.params.id;
       // Ends the template's shadow or canary phase now instead of at its hold time; the lifecycle records who and why.
       const { phase, stage } = await lifecycles.runningStatus(ref);
-      if (!phase) {
-        throw new ApiError(409, 'no_deployment_phase', `${modelVersionId(ref)} is not in a shadow or canary phase (stage ${stage})`);
-      }
-      await lifecycles.handle(ref).signal(promoteSignal, { requestedBy: principalOf(request), reason: request.body.reason });
+      const problem = phase ? undefined : `no shadow or canary phase is under way (stage ${stage})`;
+      await lifecycles.handle(ref).signal(promoteSignal, { requestedBy: principalOf(request), reason: request.body.reason, ...(problem ? { refused: problem } : {}) });
+      if (!phase) throw new ApiError(409, 'no_deployment_phase', `${modelVersionId(ref)} is not in a shadow or canary phase (stage ${stage})`);
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'promote', phase: phase.name });
     },
   );
@@ -127,6 +136,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
         const problem = `${modelVersionId(ref)} does not watch feature drift: ${drift.unwatchedBecause}`;
         throw new ApiError(422, 'drift_not_watched', `body.sample: ${problem}`, [{ field: 'body.sample', problem }]);
       }
+      assertReadable([{ field: 'body.sample.uri', uri: request.body.sample?.uri }], readPolicy);
       const id = request.headers['idempotency-key'] ?? randomUUID();
       await lifecycles.handle(ref).signal(observationSignal, { id, ...request.body, reportedBy: principalOf(request).id });
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), observation: id });

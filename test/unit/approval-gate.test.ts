@@ -9,7 +9,7 @@ const ask = (principal: Principal, decision: 'approve' | 'reject' = 'approve', c
 const risk = (id: string, teams: string[] = []): Principal => ({ id, roles: ['approver:risk'], teams });
 
 describe('the approval gate rules', () => {
-  const ctx = (policy: Partial<ApprovalPolicy> = {}) => ({ policy: { ...defaultApprovalPolicy, ...policy }, registeredBy: registrant, owningTeam: 'credit' });
+  const ctx = (policy: Partial<ApprovalPolicy> = {}) => ({ policy: { ...defaultApprovalPolicy, ...policy }, authors: [registrant.id], owningTeams: ['credit'] });
 
   it('refuses everything while no gate is open, and says so once the gate expired', () => {
     expect(judgeAttempt(null, ask(risk('rita')), ctx()).verdict).toEqual({ status: 'refused', reason: 'wrong-stage' });
