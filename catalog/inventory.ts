@@ -51,21 +51,51 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
+/** Time sort keys are written by `toISOString`; anything else did not come from this API. */
+const ISSUED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Checks everything the keyset condition will hand to the database, so a made-up cursor is refused here
+ * instead of failing inside PostgreSQL (a `::timestamptz` cast of a date that does not parse, a NUL byte).
+ */
 function decodeCursor(raw: string, sort: Sort, order: Order): Cursor {
-  let c: Partial<Cursor>;
+  let c: unknown;
   try {
-    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidCursorError('cursor is not one this API issued');
   }
-  if (typeof c.v !== 'string' || typeof c.id !== 'string' || c.s !== sort || c.o !== order) {
-    throw new InvalidCursorError('cursor belongs to a different sort or order, or is malformed');
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new InvalidCursorError('cursor is not one this API issued');
+  const { s, o, v, id } = c as Partial<Record<keyof Cursor, unknown>>;
+  if (typeof v !== 'string' || typeof id !== 'string' || id.length === 0 || [v, id].some((x) => x.includes('\u0000'))) {
+    throw new InvalidCursorError('cursor is malformed');
   }
-  return c as Cursor;
+  if (s !== sort || o !== order) throw new InvalidCursorError('cursor belongs to a different sort or order');
+  if (sort !== 'name' && !(ISSUED_TIME.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v)) {
+    throw new InvalidCursorError('cursor holds a time that is not valid');
+  }
+  return { s: sort, o: order, v, id };
 }
 
 const sortValue = (row: { created_at: Date; updated_at: Date; name: string }, sort: Sort): string =>
   sort === 'name' ? row.name : row[SORTS[sort]].toISOString();
+
+/** A letter or digit on both sides: the hyphen or underscore joins a compound (`card-fraud`), not a `-not`. */
+const JOINER = /(?<=[\p{L}\p{N}])[-_]+(?=[\p{L}\p{N}])/gu;
+const COMPOUND = /[\p{L}\p{N}]+(?:[-_]+[\p{L}\p{N}]+)+/gu;
+
+/**
+ * The search vector splits a model's name at `-` and `_` (`card-fraud` is the words card, fraud), while the
+ * text-search parser keeps a hyphenated query word whole (`card-fraud` must then be one lexeme) and so
+ * never matches a name. This writes each compound of a websearch query as the phrase of its words:
+ * `card-fraud` outside quotes becomes `"card fraud"`, and inside quotes its words simply join the phrase.
+ */
+export function nameWords(q: string): string {
+  return q
+    .split('"')
+    .map((part, i) => (i % 2 === 1 ? part.replace(JOINER, ' ') : part.replace(COMPOUND, (c) => `"${c.replace(JOINER, ' ')}"`)))
+    .join('"');
+}
 
 export interface VersionSummary {
   readonly id: string;
@@ -141,9 +171,10 @@ export async function searchVersions(
   }
   if (filters.tags?.length) query = query.where(sql<SqlBool>`v.tags @> ${JSON.stringify(filters.tags)}::jsonb`);
   if (filters.q) {
-    // Stemmed (english) for prose, unstemmed (simple) for names and identifiers; either may match.
+    // Stemmed (english) for prose, unstemmed (simple) for names and identifiers, and the names' own words
+    // (`card-fraud` as the phrase "card fraud", as the vector holds names); any of them may match.
     query = query.where(
-      sql<SqlBool>`v.search @@ (websearch_to_tsquery('english', ${filters.q}) || websearch_to_tsquery('simple', ${filters.q}))`,
+      sql<SqlBool>`v.search @@ (websearch_to_tsquery('english', ${filters.q}) || websearch_to_tsquery('simple', ${filters.q}) || websearch_to_tsquery('simple', ${nameWords(filters.q)}))`,
     );
   }
   if (filters.deployed !== undefined) query = query.where((eb) => (filters.deployed ? live(eb) : eb.not(live(eb))));

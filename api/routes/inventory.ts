@@ -7,23 +7,25 @@ import { STAGES } from '../../core/stages.js';
 import { anyRole, authorize } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
+import { queryText } from './params.js';
 
-const oneOrMany = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
+const oneOrMany = z.union([queryText(), z.array(queryText())]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 const searchQuery = z.strictObject({
   stage: z.enum(STAGES).optional(),
-  owner: z.string().min(1).optional(),
-  team: z.string().min(1).optional(),
+  owner: queryText().optional(),
+  team: queryText().optional(),
   riskTier: riskTierSchema.optional(),
   kind: modelKindSchema.optional(),
-  framework: z.string().min(1).optional(),
+  framework: queryText().optional(),
   template: templateRefSchema.optional(),
   tag: oneOrMany.optional(),
-  q: z.string().trim().min(1).max(500).optional(),
+  q: queryText().trim().min(1).max(500).optional(),
   deployed: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   sort: z.enum(Object.keys(SORTS) as [keyof typeof SORTS, ...(keyof typeof SORTS)[]]).default('created'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  // Decoded and checked by the search itself (InvalidCursorError below).
   cursor: z.string().min(1).max(2000).optional(),
 });
 

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { MODEL_NAME_PATTERN, parseModelVersionId, type ModelVersionRef } from '../../core/model-id.js';
 
+/**
+ * Free text that reaches a PostgreSQL query. PostgreSQL text cannot hold NUL (U+0000) and fails the whole
+ * statement on one, so it is refused here, naming the field, instead of surfacing as a server error.
+ */
+export const queryText = () => z.string().min(1).refine((s) => !s.includes('\u0000'), 'must not contain a NUL character (U+0000)');
+
 /** `Idempotency-Key`: a retried request with the same key is the same request (an attempt, a window). */
 export const idempotencyHeaders = z.object({ 'idempotency-key': z.string().min(8).max(200).optional() });
 
