@@ -4,7 +4,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { DriftColumnSpec } from '../core/drift.js';
 import type { ColumnValues } from './drift/index.js';
-import { openUri } from './read-uri.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { openUri, type ReadOptions } from './read-uri.js';
 
 /**
  * Reads the columns drift compares out of a dataset file (CSV with a header row, or JSON Lines), hashing the
@@ -48,7 +49,8 @@ class ColumnBuilder {
   add(raw: unknown, row: number): void {
     if (raw === null || raw === undefined) return;
     if (this.spec.kind === 'categorical') {
-      const label = typeof raw === 'string' ? raw.trim() : String(raw);
+      // Labels are kept as written, as pandas keeps them: " a" and "a" are different categories.
+      const label = typeof raw === 'string' ? raw : String(raw);
       if (!MISSING.has(label)) this.labels.push(label);
       return;
     }
@@ -64,6 +66,7 @@ class ColumnBuilder {
   }
 
   private parseNumber(raw: unknown, row: number): number | null {
+    // pandas' float parser skips surrounding spaces: " 1.5" is 1.5.
     const text = typeof raw === 'string' ? raw.trim() : raw;
     if (typeof text === 'string' && MISSING.has(text)) return null;
     if (typeof text === 'string' && /^[+-]?(inf|infinity)$/i.test(text)) return Number.NaN;
@@ -108,22 +111,34 @@ async function* rowsOf(format: Format, uri: string, bytes: Readable): AsyncGener
   }
 }
 
+/** A refused location, an oversized file or a cancelled read keeps its own identity; other I/O errors are data problems. */
+function readProblem(uri: string, verb: string, err: unknown, options: ReadOptions): Error {
+  if (options.signal?.aborted) return options.signal.reason as Error;
+  if (err instanceof ApplicationFailure) return err;
+  return new DatasetProblem(`${uri}: could not ${verb}: ${(err as Error).message}`);
+}
+
 /**
- * Loads `columns` from the dataset at `uri`. A declared digest must match the bytes read; a column absent from
- * the file, a non-number in a numerical column, or an empty file is a DatasetProblem.
+ * Loads `columns` from the dataset at `uri`, reading within `options` (allowed locations, size limit,
+ * cancellation). A declared digest must match the bytes read; a column absent from the file, a non-number in
+ * a numerical column, or an empty file is a DatasetProblem.
  */
-export async function loadDataset(uri: string, columns: readonly DriftColumnSpec[], expectedSha256?: string): Promise<LoadedDataset> {
+export async function loadDataset(uri: string, columns: readonly DriftColumnSpec[], expectedSha256: string | undefined, options: ReadOptions): Promise<LoadedDataset> {
   const format = formatOf(uri);
   let source: Readable;
   try {
-    source = await openUri(uri);
+    source = await openUri(uri, options);
   } catch (err) {
-    throw new DatasetProblem(`${uri}: could not open: ${(err as Error).message}`);
+    throw readProblem(uri, 'open', err, options);
   }
   const hash = createHash('sha256');
   const hashed = new PassThrough();
   source.on('data', (chunk: Buffer) => hash.update(chunk));
-  source.on('error', (err) => hashed.destroy(new DatasetProblem(`${uri}: could not read: ${err.message}`)));
+  let failure: Error | undefined;
+  source.on('error', (err) => {
+    failure = readProblem(uri, 'read', err, options);
+    hashed.destroy(failure);
+  });
   source.pipe(hashed);
 
   const builders = columns.map((c) => new ColumnBuilder(c, uri));
@@ -140,6 +155,8 @@ export async function loadDataset(uri: string, columns: readonly DriftColumnSpec
   } finally {
     source.destroy();
   }
+  // A line reader may end quietly when its input fails; a read that failed never counts as the whole file.
+  if (failure) throw failure;
   if (rows === 0) throw new DatasetProblem(`${uri}: has no data rows`);
   const sha256 = hash.digest('hex');
   if (expectedSha256 !== undefined && sha256 !== expectedSha256) {

@@ -7,11 +7,14 @@ import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
 import { webhookActivities } from './webhooks.js';
 import { archiveActivities } from './archive.js';
+import type { ReadSettings } from './read-uri.js';
 
 export interface ActivityDeps {
   readonly db: CatalogDb;
   /** Where full reports go; history keeps their digests. */
   readonly evidence: ContentStore;
+  /** Where artifacts may be read from and how much; webhooks use its network rules. */
+  readonly reading: ReadSettings;
 }
 
 /** All activities of the lifecycle, grouped by concern and bound to their dependencies. */
@@ -19,9 +22,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...catalogActivities(deps.db),
     ...testingActivities(deps.evidence),
-    ...scanningActivities(deps.evidence),
+    ...scanningActivities(deps.evidence, deps.reading),
     ...deploymentActivities(deps.db),
-    ...webhookActivities(deps.db),
+    ...webhookActivities(deps.db, deps.reading.policy),
     ...archiveActivities(deps.evidence),
   };
 }

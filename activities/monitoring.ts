@@ -4,6 +4,7 @@ import type { DatasetRef } from '../core/manifest.js';
 import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { DatasetProblem, loadDataset } from './datasets.js';
+import { activityReadControl, datasetReads, type ReadOptions, type ReadSettings } from './read-uri.js';
 import { detectColumnDrift, detectDatasetDrift, prepareColumn, type PreparedColumn, type StatTestName } from './drift/index.js';
 
 /** History carries at most this many per-column verdicts (drifted ones first); the report has them all. */
@@ -24,12 +25,12 @@ interface PreparedReference {
 class ReferenceCache {
   private readonly entries = new Map<string, Promise<PreparedReference>>();
 
-  get(ref: DatasetRef, columns: readonly DriftColumnSpec[]): Promise<PreparedReference> {
-    if (!ref.sha256) return prepareReference(ref, columns);
+  get(ref: DatasetRef, columns: readonly DriftColumnSpec[], options: ReadOptions): Promise<PreparedReference> {
+    if (!ref.sha256) return prepareReference(ref, columns, options);
     const key = `${ref.sha256} ${columns.map((c) => `${c.name}:${c.kind}`).join(',')}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = prepareReference(ref, columns);
+      entry = prepareReference(ref, columns, options);
       entry.catch(() => this.entries.delete(key));
       this.entries.set(key, entry);
       if (this.entries.size > REFERENCES_CACHED) this.entries.delete(this.entries.keys().next().value!);
@@ -38,18 +39,22 @@ class ReferenceCache {
   }
 }
 
-async function prepareReference(ref: DatasetRef, columns: readonly DriftColumnSpec[]): Promise<PreparedReference> {
-  const data = await loadDataset(ref.uri, columns, ref.sha256);
+async function prepareReference(ref: DatasetRef, columns: readonly DriftColumnSpec[], options: ReadOptions): Promise<PreparedReference> {
+  const data = await loadDataset(ref.uri, columns, ref.sha256, options);
   return { sha256: data.sha256, rows: data.rows, columns: new Map([...data.columns].map(([name, values]) => [name, prepareColumn(values)])) };
 }
 
-/** Data problems fail the activity for good (the lifecycle records them); anything else is retried. */
+/**
+ * Data problems fail the activity for good (the lifecycle records them), as do refused locations
+ * (UriNotAllowed) and oversized files (ArtifactTooLarge), which arrive as non-retryable failures already;
+ * anything else is retried.
+ */
 function asFailure(err: unknown): unknown {
   if (err instanceof DatasetProblem) return ApplicationFailure.nonRetryable(err.message, 'DatasetProblem');
   return err;
 }
 
-export function monitoringActivities(store: ContentStore) {
+export function monitoringActivities(store: ContentStore, reading: ReadSettings) {
   const references = new ReferenceCache();
   return {
     /**
@@ -59,7 +64,11 @@ export function monitoringActivities(store: ContentStore) {
     async detectDrift(request: DriftRequest): Promise<{ summary: DriftSummary; report: ReportRef }> {
       const { policy, columns } = request;
       try {
-        const [reference, sample] = await Promise.all([references.get(request.reference, columns), loadDataset(request.sample.uri, columns, request.sample.sha256)]);
+        const reads = { ...datasetReads(reading), ...activityReadControl() };
+        const [reference, sample] = await Promise.all([
+          references.get(request.reference, columns, reads),
+          loadDataset(request.sample.uri, columns, request.sample.sha256, reads),
+        ]);
         const options = { stattest: policy.stattest as 'auto' | StatTestName, ...(policy.threshold !== undefined ? { threshold: policy.threshold } : {}) };
         const results = columns.map((c) => {
           const current = prepareColumn(sample.columns.get(c.name)!);

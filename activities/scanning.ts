@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Artifact } from '../core/manifest.js';
 import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
-import { openUri } from './read-uri.js';
+import { activityReadControl, artifactReads, isTooLarge, openUri, type ReadOptions, type ReadSettings } from './read-uri.js';
+import { isUriNotAllowed } from './uri-guard.js';
 import { SEVERITIES, type Severity } from '../core/policy.js';
 
 export interface ScanFinding {
   readonly artifactUri: string;
   readonly severity: Severity;
-  readonly code: 'digest-mismatch' | 'artifact-unreachable' | 'pickle-format';
+  readonly code: 'digest-mismatch' | 'artifact-unreachable' | 'pickle-format' | 'uri-not-allowed' | 'artifact-too-large';
   readonly message: string;
 }
 
@@ -16,7 +17,7 @@ export interface ScanReport {
   readonly findings: readonly ScanFinding[];
   /** Highest severity found; `info` when nothing was found. */
   readonly maxSeverity: Severity;
-  /** sha256 actually read for each artifact, for the audit trail. */
+  /** sha256 actually read for each artifact, for the audit trail; never for a refused or unfinished read. */
   readonly digests: Readonly<Record<string, string>>;
 }
 
@@ -29,10 +30,10 @@ function looksLikePickle(head: Buffer): boolean {
 }
 
 /** Streams the artifact once, hashing it and keeping its first bytes for format sniffing. */
-async function readArtifact(uri: string): Promise<{ sha256: string; head: Buffer }> {
+async function readArtifact(uri: string, options: ReadOptions): Promise<{ sha256: string; head: Buffer }> {
   const hash = createHash('sha256');
   let head = Buffer.alloc(0);
-  for await (const chunk of await openUri(uri)) {
+  for await (const chunk of await openUri(uri, options)) {
     const buf = chunk as Buffer;
     hash.update(buf);
     if (head.length < 16) head = Buffer.concat([head, buf.subarray(0, 16 - head.length)]);
@@ -40,13 +41,23 @@ async function readArtifact(uri: string): Promise<{ sha256: string; head: Buffer
   return { sha256: hash.digest('hex'), head };
 }
 
-export async function scanArtifact(artifact: Artifact): Promise<{ findings: ScanFinding[]; sha256: string | null }> {
+/** Why an artifact could not be read, as a finding; a cancelled read is not a finding but the activity's end. */
+function unreadable(artifact: Artifact, err: unknown, options: ReadOptions): ScanFinding {
+  if (options.signal?.aborted) throw options.signal.reason;
+  const artifactUri = artifact.uri;
+  const message = (err as Error).message;
+  // Refused and oversized inputs block at any severity a template chooses: nothing about them was verified.
+  if (isUriNotAllowed(err)) return { artifactUri, severity: 'critical', code: 'uri-not-allowed', message };
+  if (isTooLarge(err)) return { artifactUri, severity: 'critical', code: 'artifact-too-large', message };
+  return { artifactUri, severity: 'high', code: 'artifact-unreachable', message: `could not read the artifact: ${message}` };
+}
+
+export async function scanArtifact(artifact: Artifact, options: ReadOptions): Promise<{ findings: ScanFinding[]; sha256: string | null }> {
   let read: { sha256: string; head: Buffer };
   try {
-    read = await readArtifact(artifact.uri);
+    read = await readArtifact(artifact.uri, options);
   } catch (err) {
-    const message = `could not read the artifact: ${(err as Error).message}`;
-    return { sha256: null, findings: [{ artifactUri: artifact.uri, severity: 'high', code: 'artifact-unreachable', message }] };
+    return { sha256: null, findings: [unreadable(artifact, err, options)] };
   }
   const findings: ScanFinding[] = [];
   if (read.sha256 !== artifact.sha256) {
@@ -75,18 +86,21 @@ export function maxSeverity(findings: readonly ScanFinding[]): Severity {
   );
 }
 
-export async function scanArtifacts(artifacts: readonly Artifact[]): Promise<ScanReport> {
-  const results = await Promise.all(artifacts.map(scanArtifact));
+export async function scanArtifacts(artifacts: readonly Artifact[], options: ReadOptions): Promise<ScanReport> {
+  const results = await Promise.all(artifacts.map((a) => scanArtifact(a, options)));
   const findings = results.flatMap((r) => r.findings);
   const digests = Object.fromEntries(artifacts.flatMap((a, i) => (results[i]?.sha256 ? [[a.uri, results[i].sha256]] : [])));
   return { findings, maxSeverity: maxSeverity(findings), digests };
 }
 
-export function scanningActivities(store: ContentStore) {
+export function scanningActivities(store: ContentStore, reading: ReadSettings) {
   return {
-    /** The security-scan gate: integrity (declared digest vs bytes) and unsafe serialisation formats. */
+    /**
+     * The security-scan gate: integrity (declared digest vs bytes) and unsafe serialisation formats. Reads
+     * only allowed locations, within the size limit, heartbeating the bytes read; cancellation aborts the reads.
+     */
     async scanArtifacts(input: { modelVersionId: string; artifacts: readonly Artifact[] }): Promise<{ maxSeverity: Severity; report: ReportRef }> {
-      const scan = await scanArtifacts(input.artifacts);
+      const scan = await scanArtifacts(input.artifacts, { ...artifactReads(reading), ...activityReadControl() });
       const digest = await store.put({ kind: 'scan', modelVersionId: input.modelVersionId, ...scan });
       const counts = Object.fromEntries(SEVERITIES.map((s) => [s, scan.findings.filter((f) => f.severity === s).length]));
       const summary = { maxSeverity: scan.maxSeverity, counts, findings: scan.findings.slice(0, FINDINGS_IN_SUMMARY) };

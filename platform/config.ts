@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { ReadSettings } from '../activities/read-uri.js';
 import type { JwtSettings } from '../api/authn.js';
 import type { CatalogLocation } from '../catalog/db.js';
+import { normaliseRoot, parseNetwork, READ_SCHEMES, type ReadPolicy, type ReadScheme } from '../core/uri-policy.js';
 
 /**
  * Every setting comes from the environment, so the same code runs on a laptop (embedded defaults), on a
@@ -34,6 +36,14 @@ const envSchema = z.object({
   STEWARD_JWT_PRINCIPAL_CLAIM: z.string().min(1).default('sub'),
   STEWARD_WORKER_ROLE: z.enum(['all', 'lifecycle', 'compute']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STEWARD_READ_ROOTS: z.string().optional(),
+  STEWARD_READ_SCHEMES: z.string().default('file,https'),
+  STEWARD_READ_HOSTS: z.string().optional(),
+  STEWARD_ALLOW_PRIVATE_NETWORKS: z.string().default('false'),
+  STEWARD_MAX_ARTIFACT_BYTES: z.coerce.number().int().min(1).default(2 * 1024 ** 3),
+  STEWARD_MAX_DATASET_BYTES: z.coerce.number().int().min(1).default(512 * 1024 ** 2),
+  STEWARD_READ_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(30),
+  STEWARD_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(5),
 });
 
 /** Every variable Steward reads; docker-compose.yml is checked against this list. */
@@ -65,9 +75,57 @@ export interface StewardConfig {
   readonly logLevel: z.output<typeof envSchema>['LOG_LEVEL'];
   /** What a worker process runs: lifecycles and light activities, heavy compute (drift), or both. */
   readonly workerRole: z.output<typeof envSchema>['STEWARD_WORKER_ROLE'];
+  /** Where artifacts and datasets may be read from, and how much of them. */
+  readonly reading: ReadSettings;
+  /** How long a stopping worker lets running activities finish before cancelling them. */
+  readonly shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {}
+
+const list = (text: string | undefined, separator: string) => (text ?? '').split(separator).map((s) => s.trim()).filter(Boolean);
+
+/** An absolute root with symlinks resolved when it exists (a root created later is resolved when read). */
+function readRoot(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return normaliseRoot(realpathSync(absolute));
+  } catch {
+    return normaliseRoot(absolute);
+  }
+}
+
+/**
+ * The read policy: by default the example models (`examples/`) and `$STEWARD_DATA_DIR/artifacts`, https and
+ * file URIs, any public host, and no loopback, private or link-local address.
+ */
+function readSettings(e: z.output<typeof envSchema>): ReadSettings {
+  const roots = e.STEWARD_READ_ROOTS !== undefined ? list(e.STEWARD_READ_ROOTS, delimiter) : ['examples', join(e.STEWARD_DATA_DIR, 'artifacts')];
+  const schemes = list(e.STEWARD_READ_SCHEMES, ',').map((s) => s.toLowerCase());
+  const unknown = schemes.filter((s) => !(READ_SCHEMES as readonly string[]).includes(s));
+  if (unknown.length) throw new ConfigError(`invalid configuration: STEWARD_READ_SCHEMES: ${unknown.join(', ')} cannot be read; use ${READ_SCHEMES.join(', ')}`);
+  const networks = e.STEWARD_ALLOW_PRIVATE_NETWORKS.trim().toLowerCase();
+  let privateNetworks: ReadPolicy['privateNetworks'];
+  if (networks === 'true') privateNetworks = 'all';
+  else if (networks === 'false' || networks === '') privateNetworks = [];
+  else {
+    privateNetworks = list(networks, ',');
+    const bad = privateNetworks.filter((n) => !parseNetwork(n));
+    if (bad.length) throw new ConfigError(`invalid configuration: STEWARD_ALLOW_PRIVATE_NETWORKS: ${bad.join(', ')} is not an address or CIDR range (or use true / false)`);
+  }
+  const hosts = list(e.STEWARD_READ_HOSTS, ',').map((h) => h.toLowerCase());
+  return {
+    policy: { roots: roots.map(readRoot), schemes: schemes as ReadScheme[], hosts: hosts.length ? hosts : null, privateNetworks },
+    maxArtifactBytes: e.STEWARD_MAX_ARTIFACT_BYTES,
+    maxDatasetBytes: e.STEWARD_MAX_DATASET_BYTES,
+    idleTimeoutMs: e.STEWARD_READ_IDLE_TIMEOUT_SECONDS * 1000,
+  };
+}
+
+/** The read settings alone, for code built without a full configuration (tests, embedded tools). */
+export function readSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ReadSettings {
+  return loadConfig(env).reading;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig {
   const parsed = envSchema.safeParse(env);
@@ -115,6 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       : {}),
     logLevel: e.LOG_LEVEL,
     workerRole: e.STEWARD_WORKER_ROLE,
+    reading: readSettings(e),
+    shutdownGraceMs: e.STEWARD_SHUTDOWN_GRACE_SECONDS * 1000,
   };
 }
 

@@ -1,3 +1,4 @@
+import { Runtime } from '@temporalio/worker';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
 import { ContentStore } from '../evidence/content-store.js';
@@ -10,6 +11,22 @@ import { createStewardWorker } from './worker.js';
 /** Worker process: `npm run worker`. Configured by TEMPORAL_* and DATABASE_URL. */
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'steward-worker');
+// On these signals the SDK shuts the workers down: running activities get the grace time, then are cancelled
+// (reads abort at once), and the process exits below.
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
+Runtime.install({ shutdownSignals: SHUTDOWN_SIGNALS });
+/** Past grace time and the SDK's forced shutdown, whatever still holds the process does not. */
+const EXIT_DEADLINE_MS = config.shutdownGraceMs + 10_000;
+for (const signal of SHUTDOWN_SIGNALS) {
+  process.once(signal, () => {
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'worker stopping');
+    setTimeout(() => {
+      logger.error('worker did not stop in time; exiting');
+      process.exit(1);
+    }, EXIT_DEADLINE_MS).unref();
+  });
+}
+
 if (config.catalog.kind === 'embedded') {
   logger.warn('no DATABASE_URL: the embedded catalog is single-process; use `steward dev` or set DATABASE_URL');
 }
@@ -23,6 +40,8 @@ const worker = await createStewardWorker({
   db,
   evidence: new ContentStore(config.evidenceDir),
   role: config.workerRole,
+  reading: config.reading,
+  shutdownGraceMs: config.shutdownGraceMs,
 });
 if (config.workerRole !== 'compute') {
   const client = await connectClient(config.temporal);
@@ -30,6 +49,13 @@ if (config.workerRole !== 'compute') {
   await client.connection.close();
 }
 logger.info({ taskQueue: config.temporal.taskQueue, role: config.workerRole, address: config.temporal.address }, 'worker started');
-await worker.run();
-await db.destroy();
-await connection.close();
+let exitCode = 0;
+try {
+  await worker.run();
+} catch (err) {
+  logger.error({ err }, 'worker failed');
+  exitCode = 1;
+}
+await Promise.allSettled([db.destroy(), connection.close()]);
+logger.info('worker stopped');
+process.exit(exitCode);

@@ -1,6 +1,8 @@
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
+import type { ReadSettings } from '../activities/read-uri.js';
+import { readSettingsFromEnv } from '../platform/config.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { computeTaskQueue } from '../core/task-queues.js';
 import type { ContentStore } from '../evidence/content-store.js';
@@ -21,7 +23,19 @@ export interface StewardWorkerOptions {
   readonly workflowBundle?: WorkflowBundle;
   readonly identity?: string;
   readonly role?: WorkerRole;
+  /** Where activities may read artifacts and datasets from; the environment's settings when absent. */
+  readonly reading?: ReadSettings;
+  /** How long a shutdown lets running activities finish before cancelling them (default 5 s). */
+  readonly shutdownGraceMs?: number;
 }
+
+/** After the grace time, cancelled activities get this long to stop before the worker gives up on them. */
+const SHUTDOWN_FORCE_MARGIN_MS = 5_000;
+/**
+ * Heartbeats carry cancellation back to a reading activity (retire, lifecycle cancelled), so they go out at
+ * least this often whatever the activity's heartbeat timeout.
+ */
+const HEARTBEAT_THROTTLE = '2 seconds';
 
 /** The workers of one process, run and stopped together. */
 export class StewardWorker {
@@ -54,7 +68,17 @@ export class StewardWorker {
  */
 export async function createStewardWorker(options: StewardWorkerOptions): Promise<StewardWorker> {
   const role = options.role ?? 'all';
-  const common = { connection: options.connection, namespace: options.namespace, ...(options.identity ? { identity: options.identity } : {}) };
+  const reading = options.reading ?? readSettingsFromEnv();
+  const grace = options.shutdownGraceMs ?? 5_000;
+  const common = {
+    connection: options.connection,
+    namespace: options.namespace,
+    ...(options.identity ? { identity: options.identity } : {}),
+    shutdownGraceTime: grace,
+    shutdownForceTime: grace + SHUTDOWN_FORCE_MARGIN_MS,
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    defaultHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+  };
   const workers: Worker[] = [];
   if (role !== 'compute') {
     // Load-time check of the released templates: a wrong option stops the worker here, naming it.
@@ -64,12 +88,12 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
         ...common,
         taskQueue: options.taskQueue,
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-        activities: createActivities({ db: options.db, evidence: options.evidence }),
+        activities: createActivities({ db: options.db, evidence: options.evidence, reading }),
       }),
     );
   }
   if (role !== 'lifecycle') {
-    workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities: monitoringActivities(options.evidence) }));
+    workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities: monitoringActivities(options.evidence, reading) }));
   }
   return new StewardWorker(workers);
 }

@@ -127,6 +127,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     { schema: { params: modelIdParams, body: observationBody, headers: idempotencyHeaders }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
+      assertReadable([{ field: 'body.sample.uri', uri: request.body.sample?.uri }], readPolicy);
       // The serving side reports a window; the lifecycle judges it against its template's monitor policy.
       const { deployment, phase, stage, drift } = await lifecycles.runningStatus(ref);
       if (!deployment && !phase) {
@@ -136,7 +137,6 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
         const problem = `${modelVersionId(ref)} does not watch feature drift: ${drift.unwatchedBecause}`;
         throw new ApiError(422, 'drift_not_watched', `body.sample: ${problem}`, [{ field: 'body.sample', problem }]);
       }
-      assertReadable([{ field: 'body.sample.uri', uri: request.body.sample?.uri }], readPolicy);
       const id = request.headers['idempotency-key'] ?? randomUUID();
       await lifecycles.handle(ref).signal(observationSignal, { id, ...request.body, reportedBy: principalOf(request).id });
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), observation: id });

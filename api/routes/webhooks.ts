@@ -5,6 +5,7 @@ import { EVENT_TYPES } from '../../events/event.js';
 import { anyRole, authorize, isRole, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
+import { assertCallable } from '../uri-check.js';
 
 const subscriptionBody = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
@@ -20,10 +21,11 @@ const eventsQuery = z.strictObject({
 });
 
 /** Webhook subscriptions (admins) and the event log they are fed from (any role). */
-export const webhookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate }) => {
+export const webhookRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, readPolicy }) => {
   const admin = authorize(authenticate, isRole('admin'), 'admin');
 
   app.post('/webhooks', { schema: { body: subscriptionBody }, onRequest: admin }, async (request, reply) => {
+    await assertCallable('body.url', request.body.url, readPolicy);
     const id = randomUUID();
     await db
       .insertInto('webhook_subscriptions')

@@ -11,6 +11,7 @@ import { settledHistoryLength } from '../harness/history.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { connectTestClient, createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
 import { freePort } from '../harness/postgres-cluster.js';
+import { TEST_ROOT } from '../harness/reading.js';
 
 /**
  * The scale-path entry points as separate processes, configured only by environment: `workers/main.ts` and
@@ -44,6 +45,8 @@ describe('worker and API as separate processes', () => {
       PORT: String(port),
       LOG_LEVEL: 'warn',
       STEWARD_EVIDENCE_DIR: database.evidence.dir,
+      // sampleManifest writes its artifacts under the temp dir.
+      STEWARD_READ_ROOTS: TEST_ROOT,
     };
     start('workers/main.ts', env);
     start('api/main.ts', env);

@@ -17,6 +17,8 @@ import type { TemplateRegistry } from '../../workflows/dsl/registry.js';
 import { bundleWorkflows } from '../../workers/bundle.js';
 import type { LifecyclePolicy } from '../../core/policy.js';
 import type { JwtSettings } from '../../api/authn.js';
+import type { ReadSettings } from '../../activities/read-uri.js';
+import { testReadSettings } from './reading.js';
 
 // Quiet the SDK's own logging in tests; failures surface through assertions.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -75,7 +77,7 @@ export interface RunningWorker {
 }
 
 /** A real Steward worker on the run's dev server, using the bundle built once in global setup. */
-export async function startTestWorker(options: { database: TestDatabase; taskQueue: string; workflowBundle?: { code: string } }): Promise<RunningWorker> {
+export async function startTestWorker(options: { database: TestDatabase; taskQueue: string; workflowBundle?: { code: string }; reading?: ReadSettings }): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const code = options.workflowBundle?.code ?? (await readFile(inject('workflowBundlePath'), 'utf8'));
   const worker = await createStewardWorker({
@@ -85,6 +87,7 @@ export async function startTestWorker(options: { database: TestDatabase; taskQue
     db: options.database.db,
     evidence: options.database.evidence,
     workflowBundle: { code },
+    reading: options.reading ?? testReadSettings(),
   });
   const running = worker.run();
   return {
@@ -139,10 +142,11 @@ export async function startTestApi(options: {
   policy?: LifecyclePolicy;
   rateLimitPerMinute?: number;
   jwt?: JwtSettings;
+  reading?: ReadSettings;
 }): Promise<TestApi> {
-  const { database, ...rest } = options;
+  const { database, reading = testReadSettings(), ...rest } = options;
   // Tests make many requests a minute; the rate-limit test sets its own low limit.
-  const app = await buildApi({ rateLimitPerMinute: 100_000, ...rest, db: database.db, evidence: database.evidence, logger: false });
+  const app = await buildApi({ rateLimitPerMinute: 100_000, ...rest, readPolicy: reading.policy, db: database.db, evidence: database.evidence, logger: false });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl: address,
@@ -178,12 +182,16 @@ export interface TestStack {
  * The usual integration setup in one call: a database of its own, a client, a worker on a task queue of its
  * own and the API over HTTP. `stop` terminates what the stack left running and tears everything down.
  */
-export async function startTestStack(name: string, options: { policy?: LifecyclePolicy; rateLimitPerMinute?: number; jwt?: JwtSettings } = {}): Promise<TestStack> {
+export async function startTestStack(
+  name: string,
+  options: { policy?: LifecyclePolicy; rateLimitPerMinute?: number; jwt?: JwtSettings; reading?: ReadSettings } = {},
+): Promise<TestStack> {
   const taskQueue = uniqueTaskQueue(name);
   const database = await createTestDatabase();
   const client = await connectTestClient();
-  const worker = await startTestWorker({ database, taskQueue });
-  const api = await startTestApi({ client, database, taskQueue, ...options });
+  const reading = options.reading ?? testReadSettings();
+  const worker = await startTestWorker({ database, taskQueue, reading });
+  const api = await startTestApi({ client, database, taskQueue, ...options, reading });
   const stack: TestStack = {
     client,
     database,
@@ -192,7 +200,7 @@ export async function startTestStack(name: string, options: { policy?: Lifecycle
     worker,
     async restartWorker() {
       await stack.worker.stop();
-      stack.worker = await startTestWorker({ database, taskQueue });
+      stack.worker = await startTestWorker({ database, taskQueue, reading });
     },
     async stop() {
       await terminateRunning(client, taskQueue);

@@ -17,6 +17,7 @@ import {
   type RunningWorker,
   type TestDatabase,
 } from '../harness/index.js';
+import { TEST_ROOT, testReadSettings } from '../harness/reading.js';
 
 /**
  * Throws 1,000 random and mutated manifests at POST /models on the real stack. Every answer must be a 2xx,
@@ -39,7 +40,7 @@ const validManifest = fc
     description: fc.string({ maxLength: 40 }),
     kind: fc.constantFrom('ml', 'rules', 'vendor', 'other'),
     framework: fc.constantFrom('sklearn', 'onnx', 'drools'),
-    artifacts: fc.array(fc.record({ uri: identifier.map((s) => `file:///nonexistent/${s}.bin`), sha256: hex64 }), { minLength: 1, maxLength: 2 }),
+    artifacts: fc.array(fc.record({ uri: identifier.map((s) => `file://${TEST_ROOT}/nonexistent/${s}.bin`), sha256: hex64 }), { minLength: 1, maxLength: 2 }),
     inputSchema: fields,
     outputSchema: fields,
     metrics: fc.dictionary(identifier, fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { maxKeys: 3 }),
@@ -104,7 +105,7 @@ describe('fuzzing POST /models', () => {
     database = await createTestDatabase();
     client = await connectTestClient();
     worker = await startTestWorker({ database, taskQueue });
-    app = await buildApi({ client, db: database.db, evidence: database.evidence, taskQueue, policy: defaultPolicy, logger: false, rateLimitPerMinute: 100_000 });
+    app = await buildApi({ client, db: database.db, evidence: database.evidence, taskQueue, policy: defaultPolicy, logger: false, rateLimitPerMinute: 100_000, readPolicy: testReadSettings().policy });
     token = await createApiToken(database.db, 'erin', ['engineer']);
   });
 

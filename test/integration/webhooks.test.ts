@@ -16,6 +16,7 @@ import {
   type TestDatabase,
   type TestStack,
 } from '../harness/index.js';
+import { testReadSettings } from '../harness/reading.js';
 
 interface Received {
   readonly path: string;
@@ -75,7 +76,8 @@ describe('events and webhooks', () => {
   const secrets = { '/flaky': 'flaky-secret-0123456789', '/down': 'down-secret-0123456789', '/gone': 'gone-secret-0123456789' };
 
   beforeAll(async () => {
-    stack = await startTestStack('webhooks');
+    // The receiver is on loopback, which webhook URLs may reach only when configured.
+    stack = await startTestStack('webhooks', { reading: testReadSettings({ privateNetworks: ['127.0.0.1/32'] }) });
     ({ client, database, api, taskQueue } = stack);
     receiver = await startReceiver(secrets);
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DatasetProblem, loadDataset } from '../../activities/datasets.js';
 import type { DriftColumnSpec } from '../../core/drift.js';
 import { writeArtifact } from '../harness/artifacts.js';
+import { TEST_ROOT, testReadOptions } from '../harness/reading.js';
 
 const columns: DriftColumnSpec[] = [
   { name: 'income', kind: 'numerical' },
@@ -13,16 +14,24 @@ describe('reading a window sample or reference dataset', () => {
   it('reads CSV columns, dropping the missing markers pandas drops and infinities, and records the digest of the bytes read', async () => {
     const text = 'id,income,band\n1,100.5,a\n2,,b\n3,NaN,NA\n4,inf,c\n5,-2e3,a\n6,7, b \n';
     const file = await writeArtifact('sample.csv', text);
-    const data = await loadDataset(file.uri, columns);
+    const data = await loadDataset(file.uri, columns, undefined, testReadOptions());
     expect(data.rows).toBe(6);
     expect(data.sha256).toBe(createHash('sha256').update(text).digest('hex'));
     expect(data.columns.get('income')).toEqual({ kind: 'numerical', values: new Float64Array([100.5, -2000, 7]) });
-    expect(data.columns.get('band')).toEqual({ kind: 'categorical', values: ['a', 'b', 'c', 'a', 'b'] });
+    expect(data.columns.get('band')).toEqual({ kind: 'categorical', values: ['a', 'b', 'c', 'a', ' b '] });
+  });
+
+  it('keeps category labels as written, as pandas does (" a" and "a" are two labels), and still reads " 1.5" as a number', async () => {
+    // pandas.read_csv(io.StringIO("income,band\n 1.5, a\n2,a\n-3 ,NA\n")): income [1.5, 2.0, -3.0], band [" a", "a", NaN].
+    const file = await writeArtifact('spaces.csv', 'income,band\n 1.5, a\n2,a\n-3 ,NA\n');
+    const data = await loadDataset(file.uri, columns, undefined, testReadOptions());
+    expect(data.columns.get('income')).toEqual({ kind: 'numerical', values: new Float64Array([1.5, 2, -3]) });
+    expect(data.columns.get('band')).toEqual({ kind: 'categorical', values: [' a', 'a'] });
   });
 
   it('reads JSON Lines, where numbers, nulls and booleans arrive typed', async () => {
     const file = await writeArtifact('sample.jsonl', '{"income": 1.5, "band": true}\n\n{"income": null, "band": "x", "extra": 1}\n{"income": "2", "band": 3}\n');
-    const data = await loadDataset(file.uri, columns, file.sha256);
+    const data = await loadDataset(file.uri, columns, file.sha256, testReadOptions());
     expect(data.rows).toBe(3);
     expect(data.columns.get('income')).toEqual({ kind: 'numerical', values: new Float64Array([1.5, 2]) });
     expect(data.columns.get('band')).toEqual({ kind: 'categorical', values: ['true', 'x', '3'] });
@@ -38,12 +47,12 @@ describe('reading a window sample or reference dataset', () => {
     ['an unsupported format', 'x', 'sample.parquet', undefined, /unsupported dataset format; use \.csv .* or \.jsonl/],
   ])('refuses %s with a DatasetProblem naming it', async (_, text, name, declared, message) => {
     const file = await writeArtifact(name, text);
-    const loading = loadDataset(file.uri, columns, declared);
+    const loading = loadDataset(file.uri, columns, declared, testReadOptions());
     await expect(loading).rejects.toBeInstanceOf(DatasetProblem);
     await expect(loading).rejects.toThrow(message);
   });
 
   it('refuses a file that is not there, naming it', async () => {
-    await expect(loadDataset('file:///nonexistent/steward/sample.csv', columns)).rejects.toThrow(/sample\.csv: could not (open|read)/);
+    await expect(loadDataset(`file://${TEST_ROOT}/nonexistent/steward/sample.csv`, columns, undefined, testReadOptions())).rejects.toThrow(/sample\.csv: could not (open|read)/);
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { severityAtLeast } from '../../core/policy.js';
 import { maxSeverity, scanArtifact } from '../../activities/scanning.js';
 import { evaluateMetrics } from '../../activities/testing.js';
+import { TEST_ROOT, testReadOptions } from '../harness/reading.js';
 
 async function artifactFile(bytes: Buffer) {
   const dir = await mkdtemp(join(tmpdir(), 'steward-unit-'));
@@ -40,23 +41,23 @@ describe('the test gate', () => {
 describe('the security scan', () => {
   it('finds nothing wrong with an intact, non-pickle artifact', async () => {
     const artifact = await artifactFile(Buffer.from('plain model bytes'));
-    expect(await scanArtifact(artifact)).toEqual({ findings: [], sha256: artifact.sha256 });
+    expect(await scanArtifact(artifact, testReadOptions())).toEqual({ findings: [], sha256: artifact.sha256 });
   });
 
   it('reports a digest mismatch as critical', async () => {
     const artifact = await artifactFile(Buffer.from('tampered'));
-    const { findings } = await scanArtifact({ ...artifact, sha256: 'f'.repeat(64) });
+    const { findings } = await scanArtifact({ ...artifact, sha256: 'f'.repeat(64) }, testReadOptions());
     expect(findings).toMatchObject([{ code: 'digest-mismatch', severity: 'critical' }]);
   });
 
   it('flags a pickle stream', async () => {
     const pickle = Buffer.from([0x80, 0x04, 0x95, 0x00, 0x00, 0x2e]);
-    const { findings } = await scanArtifact(await artifactFile(pickle));
+    const { findings } = await scanArtifact(await artifactFile(pickle), testReadOptions());
     expect(findings).toMatchObject([{ code: 'pickle-format', severity: 'medium' }]);
   });
 
   it('reports an unreadable artifact as high, naming the cause', async () => {
-    const { findings, sha256 } = await scanArtifact({ uri: 'file:///nonexistent/model.onnx', sha256: 'a'.repeat(64) });
+    const { findings, sha256 } = await scanArtifact({ uri: pathToFileURL(join(TEST_ROOT, 'nonexistent', 'model.onnx')).href, sha256: 'a'.repeat(64) }, testReadOptions());
     expect(sha256).toBeNull();
     expect(findings[0]).toMatchObject({ code: 'artifact-unreachable', severity: 'high' });
     expect(findings[0]!.message).toContain('ENOENT');
