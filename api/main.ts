@@ -11,7 +11,7 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel, 'steward-api');
 const db = await openCatalog(config.catalog);
 await migrateToLatest(db);
-const client = await connectClient(config.temporal);
+const client = await connectClient(config.temporal, { failFast: true });
 const evidence = new ContentStore(config.evidenceDir);
 const app = await buildApi({ ...apiOptionsFrom(config), client, db, evidence, logger });
 const address = await app.listen({ host: config.host, port: config.port });

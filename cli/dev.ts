@@ -11,6 +11,7 @@ import type { Role } from '../core/principal.js';
 import type { StewardConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
+import { failFastInterceptors } from '../platform/temporal.js';
 import { ensureHistoryArchiver } from '../workers/archiver.js';
 import { createStewardWorker } from '../workers/worker.js';
 import { isPortFree } from './ports.js';
@@ -20,6 +21,8 @@ const DEV_PRINCIPALS: readonly { principal: string; roles: Role[] }[] = [
   { principal: 'dev-approver', roles: ['approver:risk'] },
   { principal: 'dev-business', roles: ['approver:business'] },
   { principal: 'dev-auditor', roles: ['auditor'] },
+  // Manages tokens over the API (`steward token create --token …`): the embedded catalog is this process's alone.
+  { principal: 'dev-admin', roles: ['admin'] },
 ];
 
 /** TEMPORAL_ADDRESS's port when it names this machine; else 7233 if free; else any free port. */
@@ -59,7 +62,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
     db,
     evidence,
   });
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address, interceptors: failFastInterceptors() });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = await buildApi({ ...apiOptionsFrom(config), client, db, evidence, logger });
   await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
@@ -79,6 +82,8 @@ export async function runDev(config: StewardConfig): Promise<void> {
       ...tokens.map((t) => `    ${t.principal.padEnd(13)} ${t.roles.join(',').padEnd(14)} ${t.token}`),
       '  Register the example model:',
       `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${engineerToken} npm run steward -- register examples/credit-model/manifest.yaml`,
+      '  Create or revoke API tokens (through this API; the embedded catalog is not shared):',
+      `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${tokens.find((t) => t.principal === 'dev-admin')!.token} npm run steward -- token create --principal alice --role engineer`,
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),
