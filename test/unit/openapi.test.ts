@@ -21,4 +21,18 @@ describe('OpenAPI', () => {
     expect(doc.paths['/models']!.get!.parameters!.map((p) => p.name)).toEqual(expect.arrayContaining(['q', 'tag', 'deployed', 'cursor']));
     await app.close();
   });
+
+  it('says which routes need no token and that manifests may be posted as YAML', async () => {
+    const app = await buildApi({ client: {} as Client, db: {} as CatalogDb, evidence: new ContentStore('/nonexistent'), taskQueue: 'q', logger: false });
+    type Operation = { security?: unknown[]; requestBody?: { content: Record<string, unknown> } };
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { security: unknown[]; paths: Record<string, Record<string, Operation>> };
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/health']!.get!.security).toEqual([]);
+    expect(doc.paths['/schemas/manifest.json']!.get!.security).toEqual([]);
+    // Every other operation inherits the document's bearer requirement.
+    const open = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).filter(([, op]) => op.security !== undefined).map(([m]) => `${m} ${path}`));
+    expect(open.sort()).toEqual(['get /health', 'get /schemas/manifest.json']);
+    expect(Object.keys(doc.paths['/models']!.post!.requestBody!.content)).toEqual(['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
+    await app.close();
+  });
 });
