@@ -65,5 +65,6 @@ export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { d
     },
   );
 
-  app.get('/schemas/manifest.json', async () => manifestJsonSchema());
+  // Public, like /health: `security: []` tells OpenAPI clients no token is needed.
+  app.get('/schemas/manifest.json', { schema: { security: [] } }, async () => manifestJsonSchema());
 };
