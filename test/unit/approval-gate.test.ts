@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultApprovalPolicy, type ApprovalPolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
-import { gateTimers, judgeAttempt, openGate, type GateState } from '../../workflows/approval-gate.js';
+import { dutiesOf, gateTimers, judgeAttempt, openGate, type GateState } from '../../workflows/approval-gate.js';
 import type { ApprovalRequest } from '../../workflows/messages.js';
 
 const registrant: Principal = { id: 'erin', roles: ['engineer', 'approver:risk'], teams: ['credit'] };
@@ -53,5 +53,18 @@ describe('the approval gate rules', () => {
     });
     expect(timers.map((t) => `${t.kind}@${t.atMs}`)).toEqual(['reminder@200', 'reminder@600', 'escalation-notice@800', 'timeout@1000']);
     expect(gateTimers(defaultApprovalPolicy)).toEqual([]);
+  });
+
+  it('takes separation of duties from the authenticated authors, not from what the manifest declares', () => {
+    const eve: Principal = { id: 'eve', roles: ['engineer'], teams: ['platform'] };
+    const input = { manifest: { team: 'declared' }, registeredBy: eve, authors: [registrant] };
+    expect(dutiesOf(input, { authenticatedTeams: true })).toEqual({ authors: ['eve', 'erin'], owningTeams: ['declared', 'platform', 'credit'] });
+    // Histories recorded before the rule keep the declared team only.
+    expect(dutiesOf(input, { authenticatedTeams: false })).toEqual({ authors: ['eve', 'erin'], owningTeams: ['declared'] });
+    const ctx = { policy: { ...defaultApprovalPolicy, excludeOwningTeam: true }, ...dutiesOf(input, { authenticatedTeams: true }) };
+    const gate = openGate(ctx.policy);
+    expect(judgeAttempt(gate, ask(registrant), ctx).verdict).toEqual({ status: 'refused', reason: 'separation-of-duties' });
+    expect(judgeAttempt(gate, ask(risk('pat', ['platform'])), ctx).verdict).toEqual({ status: 'refused', reason: 'separation-of-duties' });
+    expect(judgeAttempt(gate, ask(risk('rita', ['model-risk'])), ctx).verdict).toEqual({ status: 'accepted', decision: 'approve' });
   });
 });
