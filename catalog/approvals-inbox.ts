@@ -32,6 +32,9 @@ interface GateDetail {
   quorum?: number;
   excludeOwningTeam?: boolean;
   deadline?: string | null;
+  /** Recorded since separation of duties counts authors and their authenticated teams. */
+  authors?: string[];
+  owningTeams?: string[];
 }
 
 /** Fields of the manifest an approver compares against the champion; identity fields would always differ. */
@@ -92,8 +95,8 @@ export async function approvalInbox(db: CatalogDb, caller: Principal): Promise<I
     const approvers = approvals.filter((a) => a.model_version_id === v.id).map((a) => a.principal);
     const mayDecide =
       groups.some((g) => mine.has(g)) &&
-      caller.id !== v.registered_by &&
-      !(detail.excludeOwningTeam && (caller.teams ?? []).includes(v.team)) &&
+      !(detail.authors ?? [v.registered_by]).includes(caller.id) &&
+      !(detail.excludeOwningTeam && (caller.teams ?? []).some((t) => (detail.owningTeams ?? [v.team]).includes(t))) &&
       !approvers.includes(caller.id);
     if (!mayDecide) return [];
     const manifest = v.manifest as ModelManifest;

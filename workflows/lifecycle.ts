@@ -396,7 +396,16 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       await record(
         'entered',
         STEWARD,
-        { groups: policy.groups, quorum: policy.quorum, requireEveryGroup: policy.requireEveryGroup, excludeOwningTeam: policy.excludeOwningTeam, deadline: gateDeadline },
+        {
+          groups: policy.groups,
+          quorum: policy.quorum,
+          requireEveryGroup: policy.requireEveryGroup,
+          excludeOwningTeam: policy.excludeOwningTeam,
+          deadline: gateDeadline,
+          // Who the gate shuts out, so the approvals inbox shows the gate only to people it would count.
+          authors: duties.authors,
+          ...(policy.excludeOwningTeam ? { owningTeams: duties.owningTeams } : {}),
+        },
         { step: named },
       );
 

@@ -74,7 +74,10 @@ describe('separation of duties', () => {
   it('shuts out the registrant\'s authenticated team, whatever team the manifest declares', async () => {
     const api = await apiWith({ excludeOwningTeam: true });
     // erin authenticates as credit-risk but declares another team in the manifest.
-    const { handle, decide } = await atGate(api, await sampleManifest({ team: 'unrelated-team' }));
+    const { id, handle, decide } = await atGate(api, await sampleManifest({ team: 'unrelated-team' }));
+    const inboxOf = async (who: string) => ((await api.call('GET', '/approvals', { token: tokens[who] })).body.items as { modelVersionId: string }[]).map((i) => i.modelVersionId);
+    expect(await inboxOf('tom')).not.toContain(id);
+    expect(await inboxOf('rita')).toContain(id);
     const teammate = await decide('tom');
     expect([teammate.status, teammate.body.verdict]).toEqual([403, { status: 'refused', reason: 'separation-of-duties' }]);
     expect((await decide('rita')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
@@ -96,6 +99,9 @@ describe('separation of duties', () => {
     const childId = parent.id.replace('@1.0.0', `@${successor.version}`);
     const decideChild = (who: string) => api.call('POST', `/models/${childId}/approvals`, { token: tokens[who], body: { decision: 'approve', comment: 'fine' } });
 
+    const childInbox = async (who: string) => ((await api.call('GET', '/approvals', { token: tokens[who] })).body.items as { modelVersionId: string }[]).map((i) => i.modelVersionId);
+    await eventually('the child in the inbox', async () => ((await childInbox('raj')).includes(childId) ? true : undefined));
+    expect(await childInbox('erin')).not.toContain(childId);
     const byArtifactAuthor = await decideChild('erin');
     expect([byArtifactAuthor.status, byArtifactAuthor.body.verdict]).toEqual([403, { status: 'refused', reason: 'separation-of-duties' }]);
     const byRequester = await decideChild('eve');
