@@ -41,7 +41,7 @@ export function guardedLookup(policy: NetworkPolicy): LookupFunction {
       for (const a of addresses) {
         const refusal = addressRefusal(a.address, policy);
         if (refusal) {
-          return callback(new RefusedAddress({ rule: refusal.rule, problem: `host ${hostname} resolves to ${refusal.problem}` }) as NodeJS.ErrnoException, '', 0);
+          return callback(new RefusedAddress({ rule: refusal.rule, problem: `host ${hostname} resolves to an address Steward may not reach: ${refusal.problem}` }) as NodeJS.ErrnoException, '', 0);
         }
       }
       if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);

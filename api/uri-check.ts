@@ -43,7 +43,7 @@ export async function assertCallable(field: string, url: string, policy: Network
     for (const a of addresses) {
       const r = addressRefusal(a.address, policy);
       if (r) {
-        refusal = { rule: r.rule, problem: `host ${target.hostname} resolves to ${r.problem}` };
+        refusal = { rule: r.rule, problem: `host ${target.hostname} resolves to an address Steward may not reach: ${r.problem}` };
         break;
       }
     }

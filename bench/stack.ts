@@ -5,6 +5,7 @@ import { startDevServer } from '../platform/temporal-dev-server.js';
 import { createStewardWorker } from '../workers/worker.js';
 import { startPostgresCluster } from '../test/harness/postgres-cluster.js';
 import { createTestDatabase, startTestApi, terminateRunning, uniqueTaskQueue, type TestApi, type TestDatabase } from '../test/harness/index.js';
+import { testReadSettings } from '../test/harness/reading.js';
 
 /**
  * The integration stack without vitest: the harness's `startTestStack` reads the server addresses through
@@ -52,6 +53,8 @@ export async function startBenchStack(name: string, options: { workflowBundle: W
       db: database.db,
       evidence: database.evidence,
       workflowBundle: options.workflowBundle,
+      // The test harness's read settings: artifacts are written to the temp dir, as the tests write them.
+      reading: testReadSettings(),
     });
     const running = worker.run();
     cleanups.push(async () => {
