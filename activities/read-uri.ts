@@ -6,7 +6,7 @@ import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { readUriRefusal, type ReadPolicy } from '../core/uri-policy.js';
-import { guardedLookup, RefusedAddress, realPathInsideRoots, uriNotAllowed } from './uri-guard.js';
+import { assertOpenedInsideRoots, guardedLookup, RefusedAddress, realPathInsideRoots, uriNotAllowed } from './uri-guard.js';
 
 /** Readable locations and limits of every read, from configuration (platform/config.ts). */
 export interface ReadSettings {
@@ -93,6 +93,7 @@ async function openFile(uri: string, url: URL, options: ReadOptions): Promise<Re
   // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: the checked path must not turn into a link.
   const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
+    await assertOpenedInsideRoots(uri, handle.fd, options.policy.roots);
     const stat = await handle.stat();
     if (!stat.isFile()) throw uriNotAllowed(uri, { rule: 'regular-file', problem: 'is not a regular file (devices, FIFOs and sockets are never read)' });
     if (stat.size > options.maxBytes) throw tooLarge(uri, options.maxBytes, stat.size);

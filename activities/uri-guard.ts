@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { realpath } from 'node:fs/promises';
+import { readlink, realpath } from 'node:fs/promises';
 import type { LookupFunction } from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
 import { addressRefusal, describeRefusal, isInsideRoots, type NetworkPolicy, type UriRefusal } from '../core/uri-policy.js';
@@ -63,8 +63,18 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
  */
 export async function realPathInsideRoots(uri: string, path: string, roots: readonly string[]): Promise<string> {
   const real = await realpath(path);
-  if (!isInsideRoots(real, await realRoots(roots))) {
-    throw uriNotAllowed(uri, { rule: 'read-roots', problem: 'resolves to a path outside the readable roots (STEWARD_READ_ROOTS)' });
-  }
+  if (!isInsideRoots(real, await realRoots(roots))) throw outsideRoots(uri);
   return real;
+}
+
+const outsideRoots = (uri: string) => uriNotAllowed(uri, { rule: 'read-roots', problem: 'resolves to a path outside the readable roots (STEWARD_READ_ROOTS)' });
+
+/**
+ * Where an open descriptor really points (Linux): closes the gap between checking a path and opening it, in
+ * which a directory on the way could have been swapped for a symlink. Elsewhere the path check stands alone.
+ */
+export async function assertOpenedInsideRoots(uri: string, fd: number, roots: readonly string[]): Promise<void> {
+  if (process.platform !== 'linux') return;
+  const opened = await readlink(`/proc/self/fd/${fd}`).catch(() => null);
+  if (opened !== null && !isInsideRoots(opened, await realRoots(roots))) throw outsideRoots(uri);
 }
