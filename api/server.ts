@@ -124,5 +124,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, deps);
   await app.register(auditRoutes, deps);
   await app.register(templateRoutes, deps);
+  await app.register((await import('./routes/tokens.js')).tokenRoutes, deps);
   return app;
 }

@@ -3,7 +3,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { RecordApprovalAttemptInput, RegisterVersionInput } from '../catalog/projection.js';
 import type { DeployInput, EndDeploymentInput } from '../catalog/projection.js';
 import type { StageTransition } from '../core/stages.js';
-import type { EvidenceBundle } from './bundle.js';
+import { lifecycleFacts, runFacts } from './bundle-facts.js';
 
 /**
  * The lineage of a model, derived from its histories alone: what each lifecycle recorded through its
@@ -60,22 +60,28 @@ function scheduledActivities(historyJson: unknown): Scheduled[] {
   });
 }
 
-export function lineageOf(bundle: EvidenceBundle): LineageReport {
+/** What lineage reads of a bundle: the histories only, never what the bundle claims about them. */
+export interface LineageSource {
+  readonly lifecycles: readonly { readonly runs: readonly { readonly history: { readonly events: readonly unknown[] } }[] }[];
+}
+
+export function lineageOf(bundle: LineageSource): LineageReport {
   const deploys: (DeployInput & { modelVersionId: string })[] = [];
   const ends: EndDeploymentInput[] = [];
   const versions = bundle.lifecycles.map((lifecycle): VersionLineage => {
+    const facts = lifecycleFacts(lifecycle.runs.map((r) => runFacts(r.history)));
     const scheduled = lifecycle.runs.flatMap((r) => scheduledActivities(r.history));
     const inputs = <T>(name: string) => scheduled.filter((s) => s.activity === name).map((s) => s.input as T);
     const registration = inputs<RegisterVersionInput>('registerVersion')[0];
     deploys.push(...inputs<DeployInput>('deployVersion'));
     ends.push(...inputs<EndDeploymentInput>('endDeployment'));
     return {
-      modelVersionId: lifecycle.modelVersionId,
-      workflowId: lifecycle.workflowId,
+      modelVersionId: facts.modelVersionId,
+      workflowId: facts.workflowId,
       registeredBy: registration?.registeredBy.id ?? 'unknown',
       registeredAt: registration?.at ?? '',
       parent: registration?.lineage ? { modelVersionId: registration.lineage.parentModelVersionId, reason: registration.lineage.reason } : null,
-      templates: lifecycle.templates ?? [lifecycle.template],
+      templates: facts.templates,
       runs: lifecycle.runs.length,
       stages: inputs<StageTransition>('recordStage'),
       approvals: inputs<RecordApprovalAttemptInput>('recordApprovalAttempt').map(({ seq, attempt }) => ({
@@ -109,7 +115,7 @@ export function lineageOf(bundle: EvidenceBundle): LineageReport {
     const trafficShare = strategy === 'replace' ? 1 : (d.trafficShare ?? 0);
     return { deploymentId: d.deploymentId, modelVersionId: d.modelVersionId, target: d.target, strategy, trafficShare, from: d.at, ...end };
   });
-  return { subject: bundle.subject, versions, deployments };
+  return { subject: versions[0]?.modelVersionId ?? '', versions, deployments };
 }
 
 /** The same report for people: one block per version, then the deployment timeline. */

@@ -3,7 +3,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { lifecycleWorkflowId, type ModelVersionRef } from '../core/model-id.js';
 import { replayHistories, type NamedHistory } from '../workers/replay.js';
 import type { HistoryArchive } from '../evidence/history-archive.js';
-import { BUNDLE_FORMAT, runsOf, type EvidenceBundle } from './bundle.js';
+import { BUNDLE_FORMATS, runsOf, type EvidenceBundle } from './bundle.js';
 
 export interface ReplayReport {
   readonly history: string;
@@ -18,10 +18,15 @@ export interface ReplayReport {
  * `temporal workflow show --output json` or downloaded from the Temporal Web UI.
  */
 export function historiesIn(document: unknown, name: string): NamedHistory[] {
-  const d = document as Partial<EvidenceBundle> & { events?: unknown[] };
-  if (d.format === BUNDLE_FORMAT) {
-    return (d.lifecycles ?? []).flatMap((l) => l.runs.map((r) => ({ name: `${r.workflowId} run ${r.runId}`, json: r.history })));
+  const d = (typeof document === 'object' && document !== null ? document : {}) as Partial<Omit<EvidenceBundle, 'format'>> & { format?: unknown; events?: unknown[] };
+  if (BUNDLE_FORMATS.includes(d.format as (typeof BUNDLE_FORMATS)[number])) {
+    if (!Array.isArray(d.lifecycles)) throw new TypeError(`${name}: lifecycles: the bundle holds no lifecycles`);
+    return d.lifecycles.flatMap((l, i) => {
+      if (!Array.isArray(l?.runs)) throw new TypeError(`${name}: lifecycles.${i}.runs: is not a list of runs`);
+      return l.runs.map((r: { workflowId: string; runId: string; history: unknown }) => ({ name: `${r.workflowId} run ${r.runId}`, json: r.history }));
+    });
   }
+  if (typeof d.format === 'string') throw new TypeError(`${name}: format "${d.format}" is not a bundle format this version of Steward reads (${BUNDLE_FORMATS.join(', ')})`);
   if (Array.isArray(d.events)) return [{ name, json: d }];
   throw new TypeError(`${name} is neither a Steward evidence bundle nor a workflow history (no "events")`);
 }

@@ -21,7 +21,13 @@ export class StewardHttp {
       throw new CliError(`cannot reach the Steward API at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
     }
     const text = await res.text();
-    const json: unknown = text ? JSON.parse(text) : null;
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON (a proxy's error page): reported below as text, or handed back as it is.
+      json = res.status >= 400 ? null : text;
+    }
     if (res.status >= 400 && !isVerdict(json)) {
       const message = (json as { error?: { message?: string } } | null)?.error?.message ?? text;
       throw new CliError(`${method} ${path} failed with ${res.status}: ${message}`);

@@ -1,6 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadPublicKey, verifyBundle, type EvidenceBundle } from '../audit/bundle.js';
 import { formatLineage, lineageOf, productionAt } from '../audit/lineage.js';
@@ -13,17 +12,25 @@ import { templates } from '../templates/index.js';
 import { ContentStore } from '../evidence/content-store.js';
 import { HistoryArchive } from '../evidence/history-archive.js';
 import { bundleWorkflows } from '../workers/bundle.js';
-import { createApiToken, revokeApiTokens } from '../api/tokens.js';
+import {
+  issueApiToken,
+  listApiTokens,
+  principalId,
+  revokeApiToken,
+  revokeApiTokens,
+  tokenRequestSchema,
+  type TokenRecord,
+} from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
 import { reconcileCatalog } from '../catalog/reconcile.js';
 import { manifestJsonSchema } from '../core/manifest.js';
-import { isRole, type Role } from '../core/principal.js';
 import { connectClient } from '../platform/temporal.js';
 import { ConfigError, loadConfig } from '../platform/config.js';
 import { runDev } from './dev.js';
 import { CliError, StewardHttp } from './http.js';
 import { readManifestFile } from './manifest-file.js';
+import { readJsonFile, readTextFile, writeTextFile } from './files.js';
 
 /** `steward`: the command line for engineers, approvers and operators. */
 const program = new Command('steward').description('Steward: ModelOps lifecycles on Temporal');
@@ -63,24 +70,89 @@ program
   );
 
 const token = program.command('token').description('manage API tokens (stored only as SHA-256 hashes)');
-token
-  .command('create')
+apiOptions(token.command('create').description('create a token and print it (shown once)'))
   .requiredOption('--principal <id>', 'who the token identifies')
   .requiredOption('--role <role...>', 'engineer | auditor | admin | approver:<group>')
   .option('--team <team...>', 'teams the principal belongs to (for separation of duties)', [])
-  .action(async (opts: { principal: string; role: string[]; team: string[] }) => {
-    const bad = opts.role.filter((r) => !isRole(r));
-    if (bad.length) throw new CliError(`--role: ${bad.join(', ')} is not a role (engineer, auditor, admin, approver:<group>)`);
-    const created = await withCatalog((db) => createApiToken(db, opts.principal, opts.role as Role[], opts.team));
+  .action(async (opts: { principal: string; role: string[]; team: string[]; api: string; token?: string }) => {
+    const request = tokenRequest(opts);
+    const created = await tokenStore(opts, {
+      api: async (h) => ((await h.call('POST', '/tokens', request)).body as { token: string }).token,
+      catalog: (db) => issueApiToken(db, request).then((t) => t.token),
+    });
     process.stdout.write(`${created}\n`);
   });
-token
-  .command('revoke')
-  .requiredOption('--principal <id>')
-  .action(async (opts: { principal: string }) => {
-    const count = await withCatalog((db) => revokeApiTokens(db, opts.principal));
-    process.stdout.write(`revoked ${count} token(s) of ${opts.principal}\n`);
+apiOptions(token.command('revoke').description("revoke a principal's tokens, or one token by id; effective on the next request"))
+  .option('--principal <id>', 'revoke every active token of this principal')
+  .option('--id <id>', 'revoke this one token (ids are listed by `steward token list`)')
+  .action(async (opts: { principal?: string; id?: string; api: string; token?: string }) => {
+    if ((opts.principal === undefined) === (opts.id === undefined)) throw new CliError('token revoke: give either --principal <id> or --id <token id>');
+    if (opts.id !== undefined) {
+      const id = Number(opts.id);
+      if (!Number.isSafeInteger(id) || id <= 0) throw new CliError(`--id: "${opts.id}" is not a token id`);
+      const revoked = await tokenStore(opts, {
+        api: async (h) => (await h.call('DELETE', `/tokens/${id}`)).body as TokenRecord,
+        catalog: async (db) => {
+          const record = await revokeApiToken(db, id);
+          if (!record) throw new CliError(`--id: no active token ${id}`);
+          return record;
+        },
+      });
+      process.stdout.write(`revoked token ${revoked.id} of ${revoked.principal}\n`);
+      return;
+    }
+    const principal = principalId.safeParse(opts.principal);
+    if (!principal.success) throw new CliError(`--principal: ${principal.error.issues[0]!.message}`);
+    const count = await tokenStore(opts, {
+      api: async (h) => ((await h.call('DELETE', `/tokens?principal=${encodeURIComponent(principal.data)}`)).body as { revoked: number }).revoked,
+      catalog: (db) => revokeApiTokens(db, principal.data),
+    });
+    process.stdout.write(`revoked ${count} token(s) of ${principal.data}\n`);
   });
+apiOptions(token.command('list').description('list active tokens (never the tokens themselves)'))
+  .option('--principal <id>')
+  .option('--all', 'include revoked tokens')
+  .action(async (opts: { principal?: string; all?: boolean; api: string; token?: string }) => {
+    const params = new URLSearchParams({ ...(opts.principal ? { principal: opts.principal } : {}), ...(opts.all ? { includeRevoked: 'true' } : {}) });
+    const items = await tokenStore(opts, {
+      api: async (h) => ((await h.call('GET', `/tokens?${params}`)).body as { items: TokenRecord[] }).items,
+      catalog: (db) => listApiTokens(db, { ...(opts.principal ? { principal: opts.principal } : {}), includeRevoked: Boolean(opts.all) }),
+    });
+    print(items);
+  });
+
+/** `--principal`, `--role`, `--team` checked with the API's own schema, errors naming the option. */
+function tokenRequest(opts: { principal: string; role: string[]; team: string[] }) {
+  const parsed = tokenRequestSchema.safeParse({ principal: opts.principal, roles: opts.role, teams: opts.team });
+  if (parsed.success) return parsed.data;
+  const option: Record<string, string> = { principal: '--principal', roles: '--role', teams: '--team' };
+  const issue = parsed.error.issues[0]!;
+  const [field, index] = issue.path;
+  const value = index !== undefined ? ` "${String((opts as unknown as Record<string, string[]>)[option[String(field)]!.slice(2)]?.[Number(index)])}"` : '';
+  throw new CliError(`${option[String(field)] ?? String(field)}${value}: ${issue.message}`);
+}
+
+/**
+ * Where token commands act. With a token (--token or STEWARD_TOKEN) always through the API, which must then be
+ * an admin's: that is the only way to reach an embedded catalog, which belongs to the one process that opened
+ * it (a second PGlite on the same directory neither sees nor is seen by the first, and they overwrite each
+ * other's pages). Without a token, straight on a PostgreSQL catalog; an embedded one is refused.
+ */
+async function tokenStore<T>(
+  opts: { api: string; token?: string },
+  via: { api: (h: StewardHttp) => Promise<T>; catalog: (db: Awaited<ReturnType<typeof openCatalog>>) => Promise<T> },
+): Promise<T> {
+  if (opts.token) return via.api(http(opts));
+  const config = loadConfig();
+  if (config.catalog.kind === 'embedded') {
+    throw new CliError(
+      `the catalog is embedded (PGlite in ${resolve(config.catalog.dataDir)}) and belongs to the process running it; ` +
+        'manage tokens through that API with an admin token (--token or STEWARD_TOKEN; `npm run dev` prints dev-admin\'s), ' +
+        'or set DATABASE_URL to a PostgreSQL catalog',
+    );
+  }
+  return withCatalog(via.catalog);
+}
 
 apiOptions(program.command('register <manifest>').description('register a model version from a JSON or YAML manifest')).action(
   async (file: string, opts: { api: string; token?: string }) => {
@@ -195,7 +267,7 @@ apiOptions(audit.command('export <model>').description('export the evidence bund
   .option('-o, --out <file>', 'write the bundle here instead of standard output')
   .action(async (id: string, opts: { api: string; token?: string; out?: string }) => {
     const bundle = (await http(opts).call('GET', `/audit/models/${encodeURIComponent(id)}/export`)).body;
-    if (opts.out) await writeFile(opts.out, `${JSON.stringify(bundle, null, 1)}\n`);
+    if (opts.out) await writeTextFile(opts.out, `${JSON.stringify(bundle, null, 1)}\n`);
     else print(bundle);
   });
 
@@ -204,11 +276,40 @@ audit
   .description('check every digest, the hash chain and the signature; names the first altered element')
   .option('--public-key <pem>', 'the trusted Ed25519 public key (PEM); without it the key in the bundle is used')
   .action(async (file: string, opts: { publicKey?: string }) => {
-    const bundle = JSON.parse(await readFile(file, 'utf8')) as EvidenceBundle;
-    const result = verifyBundle(bundle, opts.publicKey ? loadPublicKey(await readFile(opts.publicKey, 'utf8')) : undefined);
+    const trusted = opts.publicKey ? await publicKeyFile(opts.publicKey) : undefined;
+    const result = verifyBundle(await readJsonFile(file), trusted);
     if (!result.ok) throw new CliError(`${file}: ${result.problem}`);
-    process.stdout.write(`${file}: OK (${bundle.chain.length} histories${bundle.signature ? ', signed' : ', unsigned'})\n`);
+    const signed = result.signedBy ? `, signed by ${result.signedBy}${trusted ? ' (the trusted key)' : '; pass --public-key to check it is yours'}` : ', unsigned';
+    process.stdout.write(`${file}: OK (format ${result.format}, ${result.histories} histories${signed})\n`);
   });
+
+async function publicKeyFile(file: string) {
+  const pem = await readTextFile(file);
+  try {
+    return loadPublicKey(pem);
+  } catch (err) {
+    throw new CliError(`${file}: is not a public key in PEM: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The histories in a bundle or history file, or one line saying why there are none. */
+async function historiesInFile(file: string) {
+  const document = await readJsonFile(file);
+  let histories;
+  try {
+    histories = historiesIn(document, file);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err));
+  }
+  for (const h of histories) {
+    try {
+      historyFromJSON(h.json);
+    } catch (err) {
+      throw new CliError(`${file}: ${h.name === file ? '' : `${h.name}: `}is not a workflow history: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return histories;
+}
 
 audit
   .command('replay <target>')
@@ -225,7 +326,7 @@ audit
         await client.connection.close();
       }
     } else {
-      histories = historiesIn(JSON.parse(await readFile(target, 'utf8')), target);
+      histories = await historiesInFile(target);
     }
     const report = await auditReplay(histories, await bundleWorkflows());
     for (const r of report) process.stdout.write(r.ok ? `OK    ${r.history}\n` : `FAIL  ${r.history} at event ${r.eventId ?? '?'}: ${r.error}\n`);
@@ -240,12 +341,13 @@ apiOptions(
   .option('--json', 'machine-readable output')
   .option('--at <time>', 'also answer: what was in production at this time, approved by whom, on which evidence')
   .action(async (source: string, opts: { api: string; token?: string; json?: boolean; at?: string }) => {
-    const bundle = (
-      source.endsWith('.json')
-        ? JSON.parse(await readFile(source, 'utf8'))
-        : (await http(opts).call('GET', `/audit/models/${encodeURIComponent(source)}/export`)).body
-    ) as EvidenceBundle;
-    const report = lineageOf(bundle);
+    const bundle = source.endsWith('.json')
+      ? await readJsonFile(source)
+      : (await http(opts).call('GET', `/audit/models/${encodeURIComponent(source)}/export`)).body;
+    // Lineage reads the histories only, and only of a bundle whose digests (and signature) hold.
+    const verified = verifyBundle(bundle);
+    if (!verified.ok) throw new CliError(`${source}: refusing to derive a lineage from a bundle that does not verify: ${verified.problem}`);
+    const report = lineageOf(bundle as EvidenceBundle);
     if (opts.at && Number.isNaN(Date.parse(opts.at))) throw new CliError(`--at: "${opts.at}" is not an ISO 8601 time`);
     const atT = opts.at ? { at: opts.at, production: productionAt(report, new Date(opts.at)) } : null;
     if (opts.json) print({ ...report, ...(atT ? { pointInTime: atT } : {}) });
@@ -258,8 +360,8 @@ audit
   .requiredOption('--dir <dir>')
   .action(async (opts: { dir: string }) => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    await writeFile(join(opts.dir, 'signing-key.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-    await writeFile(join(opts.dir, 'signing-key.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }));
+    await writeTextFile(join(opts.dir, 'signing-key.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 0o600);
+    await writeTextFile(join(opts.dir, 'signing-key.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }).toString());
     process.stdout.write(`wrote ${join(opts.dir, 'signing-key.pem')} and signing-key.pub.pem\n`);
   });
 
@@ -304,15 +406,16 @@ async function lifecycleRuns(source: string): Promise<History[]> {
       await client.connection.close();
     }
   }
-  let document: unknown;
-  try {
-    document = JSON.parse(await readFile(source, 'utf8'));
-  } catch (err) {
-    throw new CliError(`${source}: ${err instanceof Error ? err.message : String(err)}`);
-  }
   // A bundle holds the version and its descendants: preview the first lifecycle, the one the bundle is about.
-  const histories = historiesIn(document, source).map((h) => historyFromJSON(h.json));
-  const first = histories.findIndex((h) => startInputOf(h).resume === undefined);
+  let histories: History[];
+  let first: number;
+  try {
+    histories = (await historiesInFile(source)).map((h) => historyFromJSON(h.json));
+    first = histories.findIndex((h) => startInputOf(h).resume === undefined);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${source}: is not a lifecycle history or bundle: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (first < 0) throw new CliError(`${source} holds no first run of a lifecycle (every run is a continuation)`);
   const end = histories.findIndex((h, i) => i > first && startInputOf(h).resume === undefined);
   return histories.slice(first, end < 0 ? undefined : end);

@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { archiveActivities } from '../../activities/archive.js';
-import { exportBundle, verifyBundle, type EvidenceBundle } from '../../audit/bundle.js';
+import { exportBundle, sealBundle, verifyBundle, type BundledLifecycle, type EvidenceBundle } from '../../audit/bundle.js';
 import { HistoryArchive } from '../../evidence/history-archive.js';
 import { formatLineage, lineageOf, productionAt } from '../../audit/lineage.js';
 import { auditReplay, historiesIn } from '../../audit/replay.js';
@@ -20,9 +22,12 @@ import { bundleWorkflows } from '../../workers/bundle.js';
 import type { LifecycleResult } from '../../workflows/lifecycle.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
+import { steward } from '../harness/cli.js';
 import { eventually, startTestStack, type TestStack } from '../harness/index.js';
 
 const run = promisify(execFile);
+
+type Mutable = { -readonly [K in keyof EvidenceBundle]: EvidenceBundle[K] };
 
 /** Evidence bundles from a real lifecycle with a retrain and a retirement: export, verify, tamper, replay. */
 describe('audit evidence', () => {
@@ -69,7 +74,7 @@ describe('audit evidence', () => {
     ]);
     expect(bundle.lifecycles[0]!.runs.length).toBeGreaterThanOrEqual(2);
     expect(bundle.chain).toHaveLength(bundle.lifecycles.flatMap((l) => l.runs).length);
-    expect(verifyBundle(bundle, keys.publicKey)).toEqual({ ok: true });
+    expect(verifyBundle(bundle, keys.publicKey)).toMatchObject({ ok: true, format: 2 });
   });
 
   it('names the history and event when one byte of one history is altered', () => {
@@ -79,16 +84,86 @@ describe('audit evidence', () => {
     event.eventTime = event.eventTime.replace(/\d(?=Z$|\.\d+Z$)/, (d) => String((Number(d) + 1) % 10));
     expect(verifyBundle(tampered as EvidenceBundle, keys.publicKey)).toEqual({
       ok: false,
-      problem: `history ${target.workflowId} run ${target.runId}: event ${event.eventId} has been altered`,
+      problem: `lifecycles.1.runs.0.history: event ${event.eventId} has been altered (${target.workflowId} run ${target.runId})`,
     });
   });
 
   it('fails with the wrong key, and when the chain is re-computed without the key', () => {
     const other = generateKeyPairSync('ed25519');
     expect(verifyBundle(bundle, other.publicKey)).toMatchObject({ ok: false, problem: expect.stringContaining('signature') });
-    const resigned = { ...bundle, exportedBy: 'mallory' };
-    expect(verifyBundle(resigned)).toMatchObject({ ok: false, problem: expect.stringContaining('signature') });
+    const altered = { ...bundle, exportedBy: 'mallory' };
+    expect(verifyBundle(altered)).toEqual({ ok: false, problem: 'exportedBy: has been altered (its digest differs from digests.exportedBy)' });
   });
+
+  it('fails naming the field when any top-level field is forged, even re-sealed and re-signed', async () => {
+    const forgeries: Record<keyof EvidenceBundle, (b: Mutable) => void> = {
+      format: (b) => (b.format = 'steward-evidence-bundle/3' as EvidenceBundle['format']),
+      subject: (b) => (b.subject = `${name}@1.1.0`),
+      exportedAt: (b) => (b.exportedAt = '2020-01-01T00:00:00.000Z'),
+      exportedBy: (b) => (b.exportedBy = 'mallory'),
+      lifecycles: (b) => (b.lifecycles = b.lifecycles.slice(0, 1)),
+      chain: (b) => (b.chain = b.chain.slice(0, -1)),
+      digests: (b) => (b.digests = { ...b.digests, exportedBy: b.digests.exportedAt }),
+      signature: (b) => (b.signature = { ...b.signature!, value: Buffer.alloc(64).toString('base64') }),
+    };
+    expect(Object.keys(forgeries).sort()).toEqual(Object.keys(bundle).sort());
+    for (const [field, forge] of Object.entries(forgeries)) {
+      const forged = structuredClone(bundle) as Mutable;
+      forge(forged);
+      const result = verifyBundle(forged, keys.publicKey);
+      // `digests` forged names the field whose digest no longer matches, and digests.<field>.
+      expect(result, field).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`(^|[\\s(])${field}[.:\\s)]`)) });
+    }
+
+    // The fields the issue names, forged in the lifecycle they describe: named whoever seals and signs.
+    const mallory = generateKeyPairSync('ed25519');
+    const claims: Record<string, (l: { -readonly [K in keyof BundledLifecycle]: BundledLifecycle[K] }) => void> = {
+      modelVersionId: (l) => (l.modelVersionId = `${name}@9.0.0`),
+      manifest: (l) => (l.manifest = { ...(l.manifest as object), owner: 'mallory' } as BundledLifecycle['manifest']),
+      template: (l) => (l.template = 'high-risk@1'),
+      templates: (l) => (l.templates = ['high-risk@1']),
+      workflowId: (l) => (l.workflowId = 'model-version:other@1.0.0'),
+      parentWorkflowId: (l) => (l.parentWorkflowId = 'model-version:other@1.0.0'),
+    };
+    for (const [field, forge] of Object.entries(claims)) {
+      const { digests: _d, signature: _s, ...unsigned } = structuredClone(bundle) as Mutable;
+      forge(unsigned.lifecycles[0] as never);
+      const resealed = sealBundle(unsigned, keys.privateKey);
+      expect(verifyBundle(resealed, keys.publicKey), field).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^lifecycles\\.0\\.${field}: `)) });
+      const resigned = sealBundle(unsigned, mallory.privateKey);
+      expect(verifyBundle(resigned), field).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^lifecycles\\.0\\.${field}: `)) });
+      // Lineage reads the histories, not the claim.
+      expect(lineageOf(resigned)).toEqual(lineageOf(bundle));
+    }
+    // Export metadata is the signature's: re-signed by another key, it fails against the trusted one.
+    const { digests: _d, signature: _s, ...unsigned } = bundle;
+    expect(verifyBundle(sealBundle({ ...unsigned, exportedBy: 'mallory' }, mallory.privateKey), keys.publicKey)).toEqual({
+      ok: false,
+      problem: 'signature: does not match the bundle or was not made with the trusted key',
+    });
+
+    // The CLI: verify names the field and exits 1; lineage refuses a bundle that does not verify.
+    const dir = await mkdtemp(join(tmpdir(), 'steward-bundle-'));
+    try {
+      const forged = structuredClone(bundle) as Mutable;
+      (forged.lifecycles[0] as { manifest: { owner: string } }).manifest.owner = 'mallory';
+      await writeFile(join(dir, 'forged.json'), JSON.stringify(forged));
+      await writeFile(join(dir, 'good.json'), JSON.stringify(bundle));
+      await writeFile(join(dir, 'key.pem'), keys.publicKey.export({ format: 'pem', type: 'spki' }));
+      const verified = await steward({}, 'audit', 'verify', join(dir, 'forged.json'));
+      expect(verified.code).toBe(1);
+      expect(verified.stderr).toMatch(new RegExp(`^steward: .*forged\\.json: lifecycles\\.0\\.manifest: differs from what the histories of model-version:${name}@1\\.0\\.0 record`));
+      const lineage = await steward({}, 'audit', 'lineage', join(dir, 'forged.json'));
+      expect(lineage.code).toBe(1);
+      expect(lineage.stderr).toContain('refusing to derive a lineage from a bundle that does not verify: lifecycles.0.manifest');
+      expect(await steward({}, 'audit', 'verify', join(dir, 'good.json'), '--public-key', join(dir, 'key.pem'))).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(/OK \(format 2, \d+ histories, signed by sha256:[0-9a-f]{16} \(the trusted key\)\)/),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('derives a lineage from the histories alone that agrees with the catalog', async () => {
     const report = lineageOf(bundle);
@@ -136,7 +211,7 @@ describe('audit evidence', () => {
     expect((await api.call('GET', `/audit/models/${name}@1.0.0/export`, { token: tokens.erin })).status).toBe(403);
     const res = await api.call('GET', `/audit/models/${name}@1.0.0/export`, { token: tokens.ada });
     expect(res.status).toBe(200);
-    expect(verifyBundle(res.body)).toEqual({ ok: true });
+    expect(verifyBundle(res.body)).toMatchObject({ ok: true });
     const logged = await database.db.selectFrom('events').selectAll().where('type', '=', 'audit.export').execute();
     expect(logged.map((e) => [e.model_version_id, (e.data as { exportedBy: string }).exportedBy])).toEqual([[`${name}@1.0.0`, 'ada']]);
   });
@@ -220,7 +295,7 @@ describe('evidence that outlives Temporal', () => {
 
     const after = await exportBundle(client, { name: manifest.name, version: '1.0.0' }, { exportedBy: 'ada', archive });
     expect(after.chain).toEqual(before.chain);
-    expect(verifyBundle(after)).toEqual({ ok: true });
+    expect(verifyBundle(after)).toMatchObject({ ok: true });
     expect((await auditReplay(historiesIn(after, 'after.json'), await bundleWorkflows())).every((r) => r.ok)).toBe(true);
     const viaApi = await api.call('GET', `/audit/models/${id}/export`, { token: await createApiToken(database.db, 'ada', ['auditor']) });
     expect(viaApi.status).toBe(200);
