@@ -59,13 +59,24 @@ const STEWARD_PRINCIPAL: Principal = { id: STEWARD, roles: [] };
 /** The status query keeps the latest attempts; every attempt is in history and the catalog regardless. */
 const APPROVALS_KEPT_IN_STATE = 50;
 
-const { registerVersion, recordStage, recordApprovalAttempt, publishEvent, evaluateModel, scanArtifacts, deployVersion, probeDeployment, endDeployment } =
+const { registerVersion, recordStage, recordApprovalAttempt, publishEvent, evaluateModel, deployVersion, probeDeployment, endDeployment } =
   proxyActivities<LifecycleActivities>({
     // Short: these are quick writes and checks, and an attempt lost with a crashed worker is retried only
     // after this timeout.
     startToCloseTimeout: '15 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
+
+/**
+ * The scan streams artifacts of up to gigabytes: it may take minutes, heartbeats as bytes pass (so a dead
+ * worker is noticed within the heartbeat timeout and a cancellation reaches the read), and gives up after a
+ * few attempts. Refused and oversized artifacts are findings, not failures, so retries are for outages only.
+ */
+const { scanArtifacts } = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes: ['UriNotAllowed', 'ArtifactTooLarge'] },
+});
 
 /** A retrained version's link to the version it was retrained from. */
 export interface Lineage {
@@ -154,7 +165,9 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
     const { detectDrift } = proxyActivities<ComputeActivities>({
       taskQueue: computeTaskQueue(workflowInfo().taskQueue),
       startToCloseTimeout: '30 minutes',
-      retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DatasetProblem'] },
+      // Heartbeats go out while bytes stream, not while the statistics run afterwards.
+      heartbeatTimeout: '5 minutes',
+      retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['DatasetProblem', 'UriNotAllowed', 'ArtifactTooLarge'] },
     });
 
     // ---- state (carried across continue-as-new through MonitorCheckpoint) ----
@@ -364,7 +377,17 @@ export function defineLifecycle(registry: TemplateRegistry): ModelLifecycle {
       }
       if (step.kind === 'scan') {
         enter('scan');
-        const result = await scanArtifacts({ modelVersionId: versionId, artifacts: manifest.artifacts });
+        let result: Awaited<ReturnType<typeof scanArtifacts>>;
+        try {
+          result = await scanArtifacts({ modelVersionId: versionId, artifacts: manifest.artifacts });
+        } catch (err) {
+          // Out of attempts (a worker that keeps dying mid-read, a store that keeps failing): nothing was
+          // verified, so the gate fails, naming why. Before attempts were bounded this could not happen.
+          if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+          const problem = err.cause?.message ?? err.message;
+          await record('failed', STEWARD, { blockAt: step.blockAt, problem }, { step: step.name, stage: 'scan' });
+          return { endedBy: 'failed-scan', reason: `${step.name}: the scan could not complete: ${problem}`, actor: STEWARD };
+        }
         const passed = !severityAtLeast(result.maxSeverity, step.blockAt);
         await record(passed ? 'passed' : 'failed', STEWARD, { maxSeverity: result.maxSeverity, blockAt: step.blockAt }, { report: result.report, step: step.name, stage: 'scan' });
         return passed ? null : { endedBy: 'failed-scan', reason: 'security findings at or above the blocking severity', actor: STEWARD };

@@ -79,10 +79,12 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
     { schema: { params: modelIdParams, body: retrainBody }, onRequest: engineer },
     async (request, reply) => {
       const ref = request.params.id;
+      const { reason, artifacts, metrics } = request.body;
+      // New artifacts must be readable locations, as at registration (bad input: nothing is signalled).
+      assertReadable((artifacts ?? []).map((a, i) => ({ field: `body.artifacts.${i}.uri`, uri: a.uri })), readPolicy);
       const { stage, successor } = await lifecycles.runningStatus(ref);
       const problem =
         stage !== 'monitor' ? `only a version in the monitor stage can be retrained (stage ${stage})` : successor ? `a retrain is already under way (${successor.workflowId})` : undefined;
-      const { reason, artifacts, metrics } = request.body;
       // Refused or not, the request goes to the lifecycle, so that its history holds every request made.
       await lifecycles.handle(ref).signal(retrainSignal, {
         requestedBy: principalOf(request),
