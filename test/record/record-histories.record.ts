@@ -27,7 +27,8 @@ import {
  * `npm run record:histories`: runs real lifecycles on the dev server and saves every run's history to
  * test/fixtures/histories/, where the replay test guards them against non-replay-safe changes.
  * Re-record only on purpose: old fixtures are exactly what running lifecycles look like. Files of earlier
- * code generations (`v0-*` before approval policies, `v1-*` before templates, `v2-*` before drift) are never touched; they prove
+ * code generations (`v0-*` before approval policies, `v1-*` before templates, `v2-*` before drift, `v3-*` before
+ * separation of duties counted authenticated teams and every request was answered) are never touched; they prove
  * old histories still replay.
  */
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'histories');
@@ -163,6 +164,18 @@ it('records gates that expire, and that escalate before an approval', async () =
   await handle.signal(retireSignal, { requestedBy: erin, reason: 'end of recording' });
   await handle.result();
   await save('deadline-escalated', escalated.workflowId);
+});
+
+it('records requests answered in every stage: refused retrain and promotion, then a retire that withdraws the gate', async () => {
+  const { workflowId } = await lifecycles.register(await manifest('recorded-retired-at-gate'), erin);
+  await atStage(workflowId, 'approval');
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.signal(retrainSignal, { requestedBy: erin, reason: 'fresh data', refused: 'only a version in the monitor stage can be retrained (stage approval)' });
+  await handle.signal(promoteSignal, { requestedBy: erin, reason: 'looks fine' });
+  await eventually('both refusals', async () => (stageTransitionsIn(await handle.fetchHistory()).filter((t) => t.outcome === 'refused').length === 2 ? true : undefined));
+  await handle.signal(retireSignal, { requestedBy: erin, reason: 'withdrawn before approval' });
+  await handle.result();
+  await save('retired-at-gate', workflowId);
 });
 
 describe('one lifecycle of each example template, as the manifest picks it', () => {

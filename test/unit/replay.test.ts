@@ -39,13 +39,18 @@ describe('replay of recorded lifecycle histories', () => {
         'template-standard.run1.json',
         'template-high-risk.run1.json',
         'template-rules-model.run1.json',
-        // Recorded by earlier generations of the code (before approval policies; before templates; before drift).
+        'retired-at-gate.run1.json',
+        // Recorded by earlier generations of the code (before approval policies; before templates; before drift;
+        // before separation of duties counted authenticated teams and every request was answered).
         'v0-approved-retrained.run1.json',
         'v0-rejected.run1.json',
         'v1-approved-retrained.run3.json',
         'v1-quorum.run1.json',
         'v2-template-high-risk.run1.json',
         'v2-template-rules-model.run1.json',
+        'v3-template-high-risk.run1.json',
+        'v3-approved-retrained.run3.json',
+        'v3-quorum.run1.json',
       ]),
     );
   });
