@@ -74,9 +74,25 @@ describe('authentication and authorisation', () => {
     ['GET', '/webhooks', ['admin']],
     ['DELETE', '/webhooks/00000000-0000-4000-8000-000000000000', ['admin']],
     ['GET', `/audit/models/${modelId}/export`, ['auditor', 'admin']],
+    ['POST', '/tokens', ['admin'], { principal: 'matrix-made', roles: ['auditor'] }],
+    ['GET', '/tokens', ['admin']],
+    ['DELETE', '/tokens/999999', ['admin']],
+    ['DELETE', '/tokens?principal=nobody-at-all', ['admin']],
     // Any principal may attempt a decision; the gate admits only approvers of its groups (and records the rest).
     ['POST', `/models/${modelId}/approvals`, ['approver'], { decision: 'approve', comment: 'matrix' }],
   ];
+
+  it('lists every route of the OpenAPI document in its matrix', async () => {
+    const doc = (await api.call('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    // A path in the matrix names concrete values; match them against the document's {param} templates.
+    const covered = matrix().map(([method, path]) => `${method} ${path.split('?')[0]}`);
+    const uncovered = routes.filter((r) => {
+      const pattern = new RegExp(`^${r.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      return !covered.some((c) => pattern.test(c));
+    });
+    expect(uncovered).toEqual([]);
+  });
 
   it('allows and denies every endpoint for every role, and for no principal', async () => {
     const outcomes: string[] = [];
