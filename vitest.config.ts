@@ -30,6 +30,17 @@ export default defineConfig({
       },
       {
         test: {
+          // The API fuzz suite (`npm run test:fuzz`): API and worker as child processes, same servers as integration.
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.fuzz.test.ts'],
+          pool: 'forks',
+          globalSetup: ['test/harness/global-setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 240_000,
+        },
+      },
+      {
+        test: {
           name: 'record',
           include: ['test/record/**/*.record.ts'],
           pool: 'forks',
