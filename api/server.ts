@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -22,6 +23,8 @@ import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { templateRoutes } from './routes/templates.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { traceRequests } from './tracing.js';
 
 export interface ApiOptions {
   readonly client: Client;
@@ -42,6 +45,15 @@ export interface ApiOptions {
   readonly signingKey?: KeyObject;
   /** Locations manifests, samples and webhooks may name; the environment's when absent. */
   readonly readPolicy?: ReadPolicy;
+  /** Each request becomes a server span of this tracer (the root of a lifecycle's trace). */
+  readonly tracer?: Tracer;
+  /** `/metrics`: open without a token, and where a worker serves the SDK's metrics to append. */
+  readonly metrics?: MetricsOptions;
+}
+
+export interface MetricsOptions {
+  readonly public?: boolean;
+  readonly sdkAddress?: string;
 }
 
 export interface RouteDeps {
@@ -53,15 +65,17 @@ export interface RouteDeps {
   readonly taskQueue: string;
   readonly signingKey: KeyObject | undefined;
   readonly readPolicy: ReadPolicy;
+  readonly metrics: MetricsOptions;
 }
 
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 /** The API options that come from configuration, for the entry points that read it. */
-export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy'> {
+export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy' | 'metrics'> {
   return {
     taskQueue: config.temporal.taskQueue,
     readPolicy: config.reading.policy,
+    metrics: { public: config.telemetry.metricsPublic, ...(config.telemetry.workerMetricsAddress ? { sdkAddress: config.telemetry.workerMetricsAddress } : {}) },
     rateLimitPerMinute: config.rateLimitPerMinute,
     ...(config.jwt ? { jwt: config.jwt } : {}),
     ...(config.auditSigningKeyPath ? { signingKey: createPrivateKey(readFileSync(config.auditSigningKeyPath)) } : {}),
@@ -80,6 +94,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   installErrorHandler(app);
+  if (options.tracer) traceRequests(app, options.tracer);
   // Bodies are parsed only for a route that exists, after its guard (an onRequest hook) has authenticated and
   // authorised the caller: an unknown route answers 404 before a byte of its body is read.
   app.addHook('onRequest', async (request) => {
@@ -117,6 +132,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     signingKey: options.signingKey,
     readPolicy: options.readPolicy ?? readSettingsFromEnv().policy,
   };
+    metrics: options.metrics ?? {},
   await app.register(healthRoutes, deps);
   await app.register(modelRoutes, deps);
   await app.register(approvalRoutes, deps);
@@ -125,5 +141,6 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes, deps);
   await app.register(templateRoutes, deps);
   await app.register((await import('./routes/tokens.js')).tokenRoutes, deps);
+  await app.register(metricsRoutes, deps);
   return app;
 }

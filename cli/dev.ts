@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { apiOptionsFrom, buildApi } from '../api/server.js';
 import { createApiToken, revokeApiTokens } from '../api/tokens.js';
 import { openCatalog } from '../catalog/db.js';
@@ -11,7 +12,8 @@ import type { Role } from '../core/principal.js';
 import type { StewardConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
-import { failFastInterceptors } from '../platform/temporal.js';
+import { createTracing, installTemporalRuntime } from '../platform/telemetry.js';
+import { failFastInterceptors, tracingClientInterceptors } from '../platform/temporal.js';
 import { ensureHistoryArchiver } from '../workers/archiver.js';
 import { createStewardWorker } from '../workers/worker.js';
 import { isPortFree } from './ports.js';
@@ -32,13 +34,28 @@ async function devServerPort(address: string): Promise<number | undefined> {
   return (await isPortFree(7233)) ? 7233 : undefined;
 }
 
+/** A loopback port nobody listens on now, for the SDK's metrics endpoint. */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * `steward dev`: the whole stack in one process on embedded defaults. A Temporal dev server keeping history
  * in a SQLite file, the catalog in embedded PGlite (or DATABASE_URL), the worker and the API.
  */
 export async function runDev(config: StewardConfig): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'steward-dev');
+  // Worker and API share this process: the SDK serves its metrics on loopback and the API's /metrics appends them.
+  const sdkMetricsAddress = config.telemetry.workerMetricsAddress ?? `127.0.0.1:${await freeLoopbackPort()}`;
+  installTemporalRuntime({ logger, metricsAddress: sdkMetricsAddress });
+  const tracing = createTracing({ serviceName: 'steward-dev', ...(config.telemetry.otlpEndpoint ? { otlpEndpoint: config.telemetry.otlpEndpoint } : {}) });
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
 
@@ -61,10 +78,12 @@ export async function runDev(config: StewardConfig): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     db,
     evidence,
+    tracing,
   });
   const connection = await Connection.connect({ address: server.address, interceptors: failFastInterceptors() });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildApi({ ...apiOptionsFrom(config), client, db, evidence, logger });
+  const client = new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors(tracing.tracer) });
+  const options = apiOptionsFrom(config);
+  const app = await buildApi({ ...options, metrics: { ...options.metrics, sdkAddress: sdkMetricsAddress }, client, db, evidence, logger, tracer: tracing.tracer });
   await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
   const apiAddress = await app.listen({ host: config.host, port: config.port });
   const running = worker.run();
@@ -77,6 +96,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
       `  API:          ${apiAddress}   (try: curl ${apiAddress}/health)`,
       `  Temporal:     ${server.address}   (history in ${join(dataDir, 'temporal.db')})`,
       `  Temporal UI:  ${server.uiAddress}`,
+      `  Metrics:      ${apiAddress}/metrics   (${config.telemetry.metricsPublic ? 'no token' : 'any token'}; the SDK's own at http://${sdkMetricsAddress}/metrics)`,
       `  Catalog:      ${config.catalog.kind === 'embedded' ? `embedded PGlite in ${resolve(config.catalog.dataDir)}` : 'PostgreSQL (DATABASE_URL)'}`,
       '  API tokens (new on every start):',
       ...tokens.map((t) => `    ${t.principal.padEnd(13)} ${t.roles.join(',').padEnd(14)} ${t.token}`),
@@ -97,7 +117,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
     // The SDK already shuts the worker down on SIGINT/SIGTERM; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
-    await Promise.allSettled([connection.close(), nativeConnection.close(), db.destroy()]);
+    await Promise.allSettled([connection.close(), nativeConnection.close(), db.destroy(), tracing.shutdown()]);
     await server.stop();
   };
   process.once('SIGINT', () => void stop());

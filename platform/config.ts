@@ -44,6 +44,9 @@ const envSchema = z.object({
   STEWARD_MAX_DATASET_BYTES: z.coerce.number().int().min(1).default(512 * 1024 ** 2),
   STEWARD_READ_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(30),
   STEWARD_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).default(5),
+  STEWARD_WORKER_METRICS_ADDRESS: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
+  STEWARD_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
 });
 
 /** Every variable Steward reads; docker-compose.yml is checked against this list. */
@@ -79,6 +82,19 @@ export interface StewardConfig {
   readonly reading: ReadSettings;
   /** How long a stopping worker lets running activities finish before cancelling them. */
   readonly shutdownGraceMs: number;
+  readonly telemetry: TelemetrySettings;
+}
+
+export interface TelemetrySettings {
+  /**
+   * host:port where a worker process serves the Temporal SDK's Prometheus metrics; in the API process, the
+   * address whose SDK metrics `/metrics` appends to Steward's own.
+   */
+  readonly workerMetricsAddress?: string;
+  /** `/metrics` without a token (otherwise any signed-in role may read it). */
+  readonly metricsPublic: boolean;
+  /** OTLP/HTTP collector for traces; none are sent when absent. */
+  readonly otlpEndpoint?: string;
 }
 
 export class ConfigError extends Error {}
@@ -175,6 +191,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     workerRole: e.STEWARD_WORKER_ROLE,
     reading: readSettings(e),
     shutdownGraceMs: e.STEWARD_SHUTDOWN_GRACE_SECONDS * 1000,
+    telemetry: {
+      ...(e.STEWARD_WORKER_METRICS_ADDRESS ? { workerMetricsAddress: e.STEWARD_WORKER_METRICS_ADDRESS } : {}),
+      metricsPublic: e.STEWARD_METRICS_PUBLIC === 'true',
+      ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+    },
   };
 }
 

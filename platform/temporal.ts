@@ -1,4 +1,6 @@
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import type { Tracer } from '@opentelemetry/api';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection } from '@temporalio/worker';
 import { temporalTlsOptions, type TemporalSettings } from './config.js';
 
@@ -20,9 +22,14 @@ export function failFastInterceptors() {
   return [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))];
 }
 
-export async function connectClient(settings: TemporalSettings, { failFast = false } = {}): Promise<Client> {
+/** Starting, signalling and querying a workflow each make a client span whose context travels in the headers. */
+export function tracingClientInterceptors(tracer?: Tracer): ClientInterceptors {
+  return { workflow: [new OpenTelemetryWorkflowClientInterceptor(tracer ? { tracer } : {})] };
+}
+
+export async function connectClient(settings: TemporalSettings, { failFast = false, tracer }: { failFast?: boolean; tracer?: Tracer } = {}): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(settings), ...(failFast ? { interceptors: failFastInterceptors() } : {}) });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, interceptors: tracingClientInterceptors(tracer) });
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

@@ -7,12 +7,20 @@ const require = createRequire(import.meta.url);
 export const workflowsPath = require.resolve('../workflows/index.ts');
 
 /**
+ * OpenTelemetry's workflow interceptors, as the package documents them: each workflow and activity call gets a
+ * span, parented by the client span that started the workflow. Their spans leave the sandbox through the
+ * `exporter` sink that every Steward worker registers (workers/worker.ts).
+ */
+export const workflowInterceptorModules = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/**
  * Bundles workflows/ once. Sources use ESM `.js` specifiers for `.ts` files, which webpack must be told about.
  * Tests bundle once per run and hand the result to every worker, instead of re-bundling per worker.
  */
 export async function bundleWorkflows(entry: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: entry,
+    workflowInterceptorModules,
     logger: new DefaultLogger('WARN'),
     webpackConfigHook: (config) => ({
       ...config,

@@ -1,9 +1,9 @@
-import { Runtime } from '@temporalio/worker';
 import { openCatalog } from '../catalog/db.js';
 import { migrateToLatest } from '../catalog/migrate.js';
 import { ContentStore } from '../evidence/content-store.js';
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
+import { createTracing, installTemporalRuntime } from '../platform/telemetry.js';
 import { connectClient, connectWorker } from '../platform/temporal.js';
 import { ensureHistoryArchiver } from './archiver.js';
 import { createStewardWorker } from './worker.js';
@@ -14,7 +14,9 @@ const logger = createLogger(config.logLevel, 'steward-worker');
 // On these signals the SDK shuts the workers down: running activities get the grace time, then are cancelled
 // (reads abort at once), and the process exits below.
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
-Runtime.install({ shutdownSignals: SHUTDOWN_SIGNALS });
+// SDK logs go to pino; its Prometheus metrics are served at STEWARD_WORKER_METRICS_ADDRESS when set.
+installTemporalRuntime({ logger, shutdownSignals: SHUTDOWN_SIGNALS, ...(config.telemetry.workerMetricsAddress ? { metricsAddress: config.telemetry.workerMetricsAddress } : {}) });
+const tracing = createTracing({ serviceName: 'steward-worker', ...(config.telemetry.otlpEndpoint ? { otlpEndpoint: config.telemetry.otlpEndpoint } : {}) });
 /** Past grace time and the SDK's forced shutdown, whatever still holds the process does not. */
 const EXIT_DEADLINE_MS = config.shutdownGraceMs + 10_000;
 for (const signal of SHUTDOWN_SIGNALS) {
@@ -42,13 +44,17 @@ const worker = await createStewardWorker({
   role: config.workerRole,
   reading: config.reading,
   shutdownGraceMs: config.shutdownGraceMs,
+  tracing,
 });
 if (config.workerRole !== 'compute') {
-  const client = await connectClient(config.temporal);
+  const client = await connectClient(config.temporal, { tracer: tracing.tracer });
   await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
   await client.connection.close();
 }
-logger.info({ taskQueue: config.temporal.taskQueue, role: config.workerRole, address: config.temporal.address }, 'worker started');
+logger.info(
+  { taskQueue: config.temporal.taskQueue, role: config.workerRole, address: config.temporal.address, metrics: config.telemetry.workerMetricsAddress ?? null },
+  'worker started',
+);
 let exitCode = 0;
 try {
   await worker.run();
@@ -56,6 +62,6 @@ try {
   logger.error({ err }, 'worker failed');
   exitCode = 1;
 }
-await Promise.allSettled([db.destroy(), connection.close()]);
+await Promise.allSettled([db.destroy(), connection.close(), tracing.shutdown()]);
 logger.info('worker stopped');
 process.exit(exitCode);

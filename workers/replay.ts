@@ -1,5 +1,7 @@
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createTracing } from '../platform/telemetry.js';
 
 export interface NamedHistory {
   /** What to call the history in reports: a fixture file name, a run id. */
@@ -17,7 +19,10 @@ export type ReplayOutcome = { readonly name: string; readonly ok: true } | { rea
 export async function replayHistories(histories: readonly NamedHistory[], workflowBundle: WorkflowBundle): Promise<ReplayOutcome[]> {
   const outcomes: ReplayOutcome[] = [];
   const input = histories.map((h) => ({ workflowId: h.name, history: historyFromJSON(h.json) }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle }, input)) {
+  // The bundle's tracing interceptors need their sink; replayed spans go nowhere.
+  const tracing = createTracing({ serviceName: 'steward-replay' });
+  const sinks = { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
+  for await (const result of Worker.runReplayHistories({ workflowBundle, sinks }, input)) {
     outcomes.push(
       result.error
         ? { name: result.workflowId, ok: false, error: `${result.error.name}: ${result.error.message}` }

@@ -1,8 +1,10 @@
-import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Worker, type ActivityInterceptorsFactory, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
 import type { ReadSettings } from '../activities/read-uri.js';
 import { readSettingsFromEnv } from '../platform/config.js';
+import { createTracing, type Tracing } from '../platform/telemetry.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { computeTaskQueue } from '../core/task-queues.js';
 import type { ContentStore } from '../evidence/content-store.js';
@@ -27,6 +29,8 @@ export interface StewardWorkerOptions {
   readonly reading?: ReadSettings;
   /** How long a shutdown lets running activities finish before cancelling them (default 5 s). */
   readonly shutdownGraceMs?: number;
+  /** Where workflow and activity spans go; spans are made and dropped when absent. */
+  readonly tracing?: Tracing;
 }
 
 /** After the grace time, cancelled activities get this long to stop before the worker gives up on them. */
@@ -70,6 +74,12 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
   const role = options.role ?? 'all';
   const reading = options.reading ?? readSettingsFromEnv();
   const grace = options.shutdownGraceMs ?? 5_000;
+  const tracing = options.tracing ?? createTracing({ serviceName: 'steward-worker' });
+  const tracer = { tracer: tracing.tracer };
+  const activityInterceptors: ActivityInterceptorsFactory = (ctx) => ({
+    inbound: new OpenTelemetryActivityInboundInterceptor(ctx, tracer),
+    outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+  });
   const common = {
     connection: options.connection,
     namespace: options.namespace,
@@ -78,6 +88,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     shutdownForceTime: grace + SHUTDOWN_FORCE_MARGIN_MS,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     defaultHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
+    interceptors: {
+      activity: [activityInterceptors],
+    },
   };
   const workers: Worker[] = [];
   if (role !== 'compute') {
@@ -88,6 +101,8 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
         ...common,
         taskQueue: options.taskQueue,
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+        // The bundle always carries the workflow interceptors (workers/bundle.ts), so their sink is always there.
+        sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
         activities: createActivities({ db: options.db, evidence: options.evidence, reading }),
       }),
     );

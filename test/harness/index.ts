@@ -20,8 +20,9 @@ import type { JwtSettings } from '../../api/authn.js';
 import type { ReadSettings } from '../../activities/read-uri.js';
 import { testReadSettings } from './reading.js';
 
-// Quiet the SDK's own logging in tests; failures surface through assertions.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// Quiet the SDK's own logging in tests; failures surface through assertions. A test file may install its own
+// Runtime first (test/harness/sdk-metrics.ts: SDK metrics served in-process); there can be only one.
+if (Runtime._instance === undefined) Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const suffix = () => randomBytes(4).toString('hex');
 
