@@ -23,6 +23,7 @@ import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { templateRoutes } from './routes/templates.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { traceRequests } from './tracing.js';
 
@@ -69,13 +70,14 @@ export interface RouteDeps {
 }
 
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
+const callerKey = (authorization: string | undefined, ip: string) => (authorization ? `t:${hashToken(authorization)}` : `a:${ip}`);
 
 /** The API options that come from configuration, for the entry points that read it. */
 export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy' | 'metrics'> {
   return {
     taskQueue: config.temporal.taskQueue,
-    readPolicy: config.reading.policy,
     metrics: { public: config.telemetry.metricsPublic, ...(config.telemetry.workerMetricsAddress ? { sdkAddress: config.telemetry.workerMetricsAddress } : {}) },
+    readPolicy: config.reading.policy,
     rateLimitPerMinute: config.rateLimitPerMinute,
     ...(config.jwt ? { jwt: config.jwt } : {}),
     ...(config.auditSigningKeyPath ? { signingKey: createPrivateKey(readFileSync(config.auditSigningKeyPath)) } : {}),
@@ -93,23 +95,23 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
-  installErrorHandler(app);
   if (options.tracer) traceRequests(app, options.tracer);
+  installErrorHandler(app);
+  const perCaller = options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE;
+  await app.register(rateLimit, {
+    // Applied below as the first hooks of every request, not per route: a route's guard runs before any
+    // route-level hook, so refused credentials and unknown routes would never be counted.
+    global: false,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry after ${context.after}`),
+  });
+  // Per caller: the credential's hash when there is one (never the credential itself), else the address.
+  app.addHook('onRequest', app.rateLimit({ max: perCaller, keyGenerator: (request) => callerKey(request.headers.authorization, request.ip) }));
   // Bodies are parsed only for a route that exists, after its guard (an onRequest hook) has authenticated and
   // authorised the caller: an unknown route answers 404 before a byte of its body is read.
   app.addHook('onRequest', async (request) => {
     if (request.is404) throw new ApiError(404, 'not_found', `no route ${request.method} ${request.url}`);
-  });
-  await app.register(rateLimit, {
-    max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    // Per caller: the credential's hash when there is one (never the credential itself), else the address.
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization;
-      return auth ? `t:${hashToken(auth)}` : `a:${request.ip}`;
-    },
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry after ${context.after}`),
   });
 
   await app.register(swagger, {
@@ -131,8 +133,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     taskQueue: options.taskQueue,
     signingKey: options.signingKey,
     readPolicy: options.readPolicy ?? readSettingsFromEnv().policy,
-  };
     metrics: options.metrics ?? {},
+  };
   await app.register(healthRoutes, deps);
   await app.register(modelRoutes, deps);
   await app.register(approvalRoutes, deps);
@@ -140,7 +142,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, deps);
   await app.register(auditRoutes, deps);
   await app.register(templateRoutes, deps);
-  await app.register((await import('./routes/tokens.js')).tokenRoutes, deps);
   await app.register(metricsRoutes, deps);
+  await app.register(tokenRoutes, deps);
   return app;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { queryText } from './params.js';
 import { EVENT_TYPES } from '../../events/event.js';
 import { anyRole, authorize, isRole, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -15,7 +16,7 @@ const subscriptionBody = z.strictObject({
 });
 
 const eventsQuery = z.strictObject({
-  modelVersionId: z.string().min(1).optional(),
+  modelVersionId: queryText().optional(),
   type: z.enum(EVENT_TYPES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });

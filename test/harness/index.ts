@@ -162,7 +162,8 @@ export async function startTestApi(options: {
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
+      const json = res.headers.get('content-type')?.includes('json') ?? false;
+      return { status: res.status, body: text ? (json ? JSON.parse(text) : text) : null };
     },
     close: () => app.close(),
   };

@@ -66,6 +66,8 @@ describe('authentication and authorisation', () => {
     ['GET', '/approvals', SIGNED_IN],
     ['GET', '/events', SIGNED_IN],
     ['GET', '/templates', SIGNED_IN],
+    // Prometheus text: model names and counts, so signed-in only unless configured public.
+    ['GET', '/metrics', SIGNED_IN],
     ['POST', `/models/${modelId}/retrain`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/no-such-model@1.0.0/retire`, ['engineer', 'admin'], { reason: 'matrix' }],
     ['POST', `/models/${modelId}/promote`, ['engineer', 'admin'], { reason: 'matrix' }],
@@ -132,9 +134,21 @@ describe('authentication and authorisation', () => {
       expect(other.status).toBe(200);
       const body = (await limited.call('GET', '/models', { token: tokens.auditor! })).body;
       expect(body.error.code).toBe('rate_limited');
+      // Refused credentials and unknown routes count too: the limiter runs before any guard.
+      const guesses: number[] = [];
+      for (let i = 0; i < 6; i++) guesses.push((await limited.call('GET', '/models', { token: 'stw_guess' })).status);
+      expect(guesses).toEqual([401, 401, 401, 401, 401, 429]);
+      const unknown: number[] = [];
+      for (let i = 0; i < 6; i++) unknown.push((await limited.call('GET', '/no-such-route')).status);
+      expect(unknown).toEqual([404, 404, 404, 404, 404, 429]);
     } finally {
       await limited.close();
     }
+  });
+
+  it('answers 400 naming the field to a NUL in an event filter', async () => {
+    const res = await api.call('GET', '/events?modelVersionId=%00', { token: tokens.auditor! });
+    expect([res.status, res.body.error.issues?.[0]?.field]).toEqual([400, 'querystring.modelVersionId']);
   });
 
   it('refuses oversized bodies with 413', async () => {
