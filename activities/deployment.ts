@@ -1,4 +1,5 @@
-import { projectDeployment, projectDeploymentEnd, type Deployment, type DeployInput, type EndDeploymentInput } from '../catalog/projection.js';
+import { projectDeployment, projectDeploymentEnd } from '../catalog/projection.js';
+import type { Deployment, DeployInput, EndDeploymentInput } from '../core/deployment.js';
 import type { CatalogDb } from '../catalog/db.js';
 
 /**

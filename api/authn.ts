@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { CatalogDb } from '../catalog/db.js';
+import type { JwtSettings } from '../core/jwt-settings.js';
 import { isRole, type Principal } from '../core/principal.js';
 import { principalForToken } from './tokens.js';
 
@@ -8,18 +9,7 @@ import { principalForToken } from './tokens.js';
  * JWKS URL or a shared secret, with roles from a configurable claim), and Steward's own API tokens, stored
  * only as hashes.
  */
-export interface JwtSettings {
-  /** Verify RS/ES/EdDSA signatures against this JWKS (an OIDC provider's `jwks_uri`). */
-  readonly jwksUrl?: string;
-  /** Or verify HS256 signatures with this shared secret. */
-  readonly secret?: string;
-  readonly issuer?: string;
-  readonly audience?: string;
-  /** Claim holding the roles, dotted for nesting (Keycloak: `realm_access.roles`). */
-  readonly rolesClaim: string;
-  readonly teamsClaim: string;
-  readonly principalClaim: string;
-}
+export type { JwtSettings };
 
 export type Authenticator = (bearer: string) => Promise<Principal | null>;
 

@@ -1,7 +1,8 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { RecordApprovalAttemptInput, RegisterVersionInput } from '../catalog/projection.js';
-import type { DeployInput, EndDeploymentInput } from '../catalog/projection.js';
+import type { DeployInput, EndDeploymentInput } from '../core/deployment.js';
+import { isDriftStep, isWindowJudged } from '../core/evidence.js';
 import type { StageTransition } from '../core/stages.js';
 import { lifecycleFacts, runFacts } from './bundle-facts.js';
 
@@ -165,31 +166,32 @@ export function productionAt(report: LineageReport, at: Date) {
     });
 }
 
-/** The last transition of `step` recorded by `t`. */
-const lastOf = (stages: readonly StageTransition[], step: string, t: string) => stages.filter((s) => s.step === step && s.at <= t).at(-1);
+/** The last of some transitions recorded by `t`. */
+const lastBy = <T extends StageTransition>(stages: readonly T[], t: string) => stages.filter((s) => s.at <= t).at(-1);
 
 function lastJudgedWindow(stages: readonly StageTransition[], t: string) {
-  const judged = lastOf(stages, 'observation', t);
+  const judged = lastBy(stages.filter(isWindowJudged), t);
   if (!judged) return null;
-  const { window, breaches } = judged.detail as { window?: unknown; breaches?: string[] };
-  return { at: judged.at, outcome: judged.outcome, window: window ?? null, breaches: breaches ?? [] };
+  const { window, breaches } = judged.detail;
+  return { at: judged.at, outcome: judged.outcome, window, breaches };
 }
 
 /** The last feature-drift verdict recorded by `t`: drifted or not, by how much, and on which window's sample. */
 function lastDriftVerdict(stages: readonly StageTransition[], t: string) {
-  const judged = lastOf(stages, 'drift', t);
+  const judged = lastBy(stages.filter(isDriftStep), t);
   if (!judged) return null;
-  const { window, sample, share, columnShare, driftedColumns, columnsCompared, problem } = judged.detail as Record<string, unknown>;
+  const d = judged.detail;
+  const compared = 'problem' in d ? null : d;
   return {
     at: judged.at,
     outcome: judged.outcome,
-    window: window ?? null,
-    sample: sample ?? null,
-    share: share ?? null,
-    columnShare: columnShare ?? null,
-    columnsCompared: columnsCompared ?? null,
-    driftedColumns: driftedColumns ?? [],
-    ...(problem !== undefined ? { problem } : {}),
+    window: d.window,
+    sample: d.sample,
+    share: compared?.share ?? null,
+    columnShare: compared?.columnShare ?? null,
+    columnsCompared: compared?.columnsCompared ?? null,
+    driftedColumns: compared?.driftedColumns ?? [],
+    ...('problem' in d ? { problem: d.problem } : {}),
     report: judged.report?.digest ?? null,
   };
 }

@@ -1,15 +1,15 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { admits, isDrift, resolveStatTest } from '../activities/drift/index.js';
-import { evaluateMetrics } from '../activities/testing.js';
-import { driftColumns, type DriftPolicy, type DriftSummary } from '../core/drift.js';
+import { dutiesOf, judgeAttempt, openGate, type ApprovalRequest, type GateState } from '../core/approval.js';
+import { driftColumns } from '../core/drift.js';
+import { isDriftJudged, isMonitorStarted, isScanJudged, isWindowJudged, type WindowRef } from '../core/evidence.js';
+import { evaluateMetrics, scanPasses } from '../core/gates.js';
+import { judgeWindow } from '../core/observation.js';
 import { modelVersionId } from '../core/model-id.js';
-import { severityAtLeast, SEVERITIES, type Severity } from '../core/policy.js';
+import { severityAtLeast, type Severity } from '../core/policy.js';
 import type { StageTransition } from '../core/stages.js';
-import { dutiesOf, judgeAttempt, openGate, type GateState } from '../workflows/approval-gate.js';
 import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep, MonitorPlan } from '../workflows/dsl/plan.js';
 import type { Template } from '../workflows/dsl/index.js';
-import type { ApprovalRequest, Observation } from '../workflows/messages.js';
-import { judgeWindow } from '../workflows/monitor-judge.js';
 import { recordedTransitions, startInputOf, type History } from './run-histories.js';
 
 /**
@@ -73,7 +73,7 @@ function evidenceIn(history: History): Evidence & { input: ReturnType<typeof sta
       signals.push({ at: seconds * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6), request: defaultPayloadConverter.fromPayload<ApprovalRequest>(signal.input.payloads[0]) });
     }
   }
-  const severities = transitions.map((t) => t.detail.maxSeverity).filter((s): s is Severity => SEVERITIES.includes(s as Severity));
+  const severities = transitions.filter(isScanJudged).map((t) => t.detail.maxSeverity);
   const scanSeverity = severities.length ? severities.reduce((a, b) => (severityAtLeast(a, b) ? a : b)) : null;
   const opened = transitions.find((t) => t.stage === 'approval' && t.outcome === 'entered');
   const gateOpenedAt = opened ? Date.parse(opened.at) : null;
@@ -88,7 +88,7 @@ function recordedSteps(transitions: readonly StageTransition[]): StepPreview[] {
   return gates.map((t) => ({
     step: label(t.stage, t.step),
     decision: t.outcome === 'passed' ? 'pass' : 'fail',
-    why: t.outcome === 'passed' ? 'passed' : `${t.outcome}${typeof t.detail.reason === 'string' ? `: ${t.detail.reason}` : ''}`,
+    why: t.outcome === 'passed' ? 'passed' : `${t.outcome}${'reason' in t.detail && typeof t.detail.reason === 'string' ? `: ${t.detail.reason}` : ''}`,
   }));
 }
 
@@ -117,8 +117,8 @@ async function previewAutomated(step: AutomatedStep, evidence: Evidence & { inpu
   }
   if (step.kind === 'scan') {
     if (evidence.scanSeverity === null) return { step: label('scan', step.name), decision: 'no-evidence', why: 'the lifecycle recorded no scan' };
-    const blocked = severityAtLeast(evidence.scanSeverity, step.blockAt);
-    return { step: label('scan', step.name), decision: blocked ? 'fail' : 'pass', why: `worst finding ${evidence.scanSeverity}, blocks at ${step.blockAt}` };
+    const passed = scanPasses(evidence.scanSeverity, step.blockAt);
+    return { step: label('scan', step.name), decision: passed ? 'pass' : 'fail', why: `worst finding ${evidence.scanSeverity}, blocks at ${step.blockAt}` };
   }
   try {
     const { manifest } = evidence.input;
@@ -163,18 +163,13 @@ async function previewGate(step: GateStep, evidence: Evidence & { input: ReturnT
   return [await previewAutomated(step, evidence)];
 }
 
-type RecordedWindow = { readonly id: string; readonly start: string; readonly end: string };
-const windowLabel = (w: RecordedWindow) => `${w.id} (${w.start} – ${w.end})`;
+const windowLabel = (w: WindowRef) => `${w.id} (${w.start} – ${w.end})`;
 
 /** Re-judges every window the lifecycle's runs recorded under the candidate's KPI ranges and error-rate ceiling. */
 function previewWindows(transitions: readonly StageTransition[], monitor: MonitorPlan): WindowPreview[] {
   return transitions
-    .filter((t) => t.step === 'observation')
-    .map((t) => {
-      const d = t.detail as { window: RecordedWindow; requests: number; errors: number; kpis: Record<string, number>; breaches: string[] };
-      const observed: Observation = { id: d.window.id, windowStart: d.window.start, windowEnd: d.window.end, requests: d.requests, errors: d.errors, kpis: d.kpis, reportedBy: '' };
-      return { window: windowLabel(d.window), recorded: d.breaches, candidate: judgeWindow(observed, monitor).breaches };
-    });
+    .filter(isWindowJudged)
+    .map(({ detail: d }) => ({ window: windowLabel(d.window), recorded: d.breaches, candidate: judgeWindow(d, monitor).breaches }));
 }
 
 /**
@@ -184,13 +179,13 @@ function previewWindows(transitions: readonly StageTransition[], monitor: Monito
  */
 function previewDrift(transitions: readonly StageTransition[], policy: MonitorPlan['drift'], manifest: Parameters<Template['plan']>[0]): DriftPreview[] {
   // The recorded policy, from the transition that started monitoring: its `auto` columns ran their defaults.
-  const recordedPolicy = transitions.find((t) => t.stage === 'monitor' && t.step === undefined && t.outcome === 'passed')?.detail.drift as DriftPolicy | null | undefined;
+  const recordedPolicy = transitions.filter(isMonitorStarted)[0]?.detail.drift;
   const kinds = new Map(driftColumns(manifest.inputSchema).map((c) => [c.name, c.kind]));
   return transitions
-    .filter((t) => t.step === 'drift' && (t.outcome === 'passed' || t.outcome === 'drifted'))
+    .filter(isDriftJudged)
     .map((t): DriftPreview => {
-      const d = t.detail as unknown as DriftSummary & { window: RecordedWindow };
-      const base = { window: windowLabel(d.window), recorded: t.outcome as 'passed' | 'drifted' };
+      const d = t.detail;
+      const base = { window: windowLabel(d.window), recorded: t.outcome };
       if (!policy) return { ...base, candidate: 'not watched', why: 'the candidate has no drift policy' };
       if (d.columns.length < d.columnsCompared) return { ...base, candidate: 'cannot tell', why: 'history holds only some columns; the full report has the rest' };
       const rejudged = d.columns.map((c) => {

@@ -4,7 +4,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
 import type { StageTransition } from '../core/stages.js';
 import type { HistoryArchive } from '../evidence/history-archive.js';
-import type { LifecycleInput } from '../workflows/lifecycle.js';
+import type { LifecycleInput } from '../core/lifecycle.js';
 
 export type History = temporal.api.history.v1.IHistory;
 

@@ -1,3 +1,4 @@
+import type { GateOpenedDetail } from '../core/evidence.js';
 import { jsonDiff, type JsonChange } from '../core/json-diff.js';
 import type { ModelManifest } from '../core/manifest.js';
 import { approverGroups, type Principal } from '../core/principal.js';
@@ -27,15 +28,8 @@ export interface InboxItem {
   };
 }
 
-interface GateDetail {
-  groups?: string[];
-  quorum?: number;
-  excludeOwningTeam?: boolean;
-  deadline?: string | null;
-  /** Recorded since separation of duties counts authors and their authenticated teams. */
-  authors?: string[];
-  owningTeams?: string[];
-}
+/** The gate's latest opening or escalation (an escalation records groups, quorum and deadline only). */
+type GateDetail = Partial<GateOpenedDetail>;
 
 /** Fields of the manifest an approver compares against the champion; identity fields would always differ. */
 const COMPARED: (keyof ModelManifest)[] = ['metrics', 'artifacts', 'inputSchema', 'outputSchema', 'dependencies', 'trainingData', 'framework', 'riskTier'];

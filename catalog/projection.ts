@@ -2,7 +2,8 @@ import type { CatalogDb } from './db.js';
 import type { ModelManifest } from '../core/manifest.js';
 import type { Principal } from '../core/principal.js';
 import type { StageTransition } from '../core/stages.js';
-import type { ApprovalAttempt } from '../workflows/messages.js';
+import type { ApprovalAttempt } from '../core/approval.js';
+import type { Deployment, DeployInput, EndDeploymentInput } from '../core/deployment.js';
 
 export interface RegisterVersionInput {
   readonly workflowId: string;
@@ -24,29 +25,7 @@ export interface RecordApprovalAttemptInput {
 
 const json = (value: unknown) => JSON.stringify(value);
 
-export interface Deployment {
-  readonly deploymentId: string;
-  readonly target: string;
-  readonly since: string;
-}
-
-export interface DeployInput {
-  readonly deploymentId: string;
-  readonly modelName: string;
-  readonly modelVersionId: string;
-  readonly target: string;
-  readonly at: string;
-  /** A phase before the full rollout; absent (older histories) or `replace` makes this version the champion. */
-  readonly strategy?: 'replace' | 'shadow' | 'canary';
-  /** Share of live traffic; 0 for shadow, 1 for replace. */
-  readonly trafficShare?: number;
-}
-
-export interface EndDeploymentInput {
-  readonly deploymentId: string;
-  readonly at: string;
-  readonly reason: string;
-}
+export type { Deployment, DeployInput, EndDeploymentInput };
 
 /**
  * Makes this version the live one on its target, ending whichever version served there before, in one
@@ -226,7 +205,7 @@ export function projection(db: CatalogDb) {
           .where('id', '=', t.modelVersionId)
           .where('updated_at', '<=', new Date(t.at))
           .execute();
-        if (t.outcome === 'migrated' && typeof t.detail.to === 'string') {
+        if (t.outcome === 'migrated') {
           await trx.updateTable('model_versions').set({ template: t.detail.to }).where('id', '=', t.modelVersionId).execute();
         }
       });

@@ -1,3 +1,4 @@
+import type { TransitionEvidence } from './evidence.js';
 import type { ReportRef } from './reports.js';
 
 /** The eight lifecycle stages, in the order a healthy model version walks them. */
@@ -23,23 +24,18 @@ export type StageOutcome =
 
 /**
  * One stage transition as the workflow records it. It is the input of the `recordStage` activity, so it
- * is in the history verbatim; the catalog's stage_transitions table is a projection of it.
+ * is in the history verbatim; the catalog's stage_transitions table is a projection of it. Its stage,
+ * step, outcome and detail are one of the kinds of evidence in evidence.ts.
  */
-export interface StageTransition {
+export type StageTransition = TransitionEvidence & {
   readonly workflowId: string;
   readonly modelVersionId: string;
   /** Position of this transition in the whole lifecycle (across continue-as-new runs). */
   readonly seq: number;
-  readonly stage: Stage;
-  /** The template's name for the step within the stage (`fairness`, `shadow`); absent in older histories. */
-  readonly step?: string;
-  readonly outcome: StageOutcome;
   /** ISO time from the workflow clock. */
   readonly at: string;
   /** Principal id, or `steward` for automatic steps. */
   readonly actor: string;
-  /** Small summary of the evidence or reason; never an artifact or full report. */
-  readonly detail: Readonly<Record<string, unknown>>;
   /** The gate's report, when the stage produced one. */
   readonly report?: ReportRef;
-}
+};

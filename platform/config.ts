@@ -2,7 +2,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ReadSettings } from '../activities/read-uri.js';
-import type { JwtSettings } from '../api/authn.js';
+import type { JwtSettings } from '../core/jwt-settings.js';
 import type { CatalogLocation } from '../catalog/db.js';
 import { normaliseRoot, parseNetwork, READ_SCHEMES, type ReadPolicy, type ReadScheme } from '../core/uri-policy.js';
 

@@ -1,3 +1,4 @@
+import { isWindowJudged } from '../../core/evidence.js';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
@@ -198,7 +199,7 @@ describe('each example template drives its own lifecycle', () => {
 
     const judged = await eventually('both windows judged', async () => {
       const runs = await lifecycleRunHistories(client, handleOf(m).workflowId);
-      const found = runs.flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.step === 'observation');
+      const found = runs.flatMap((r) => stageTransitionsIn(r.history)).filter(isWindowJudged);
       return found.length >= 2 ? found : undefined;
     });
     expect(judged.map((t) => [t.outcome, t.detail.breaches])).toEqual([

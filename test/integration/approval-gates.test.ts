@@ -1,3 +1,4 @@
+import { isGateDecided } from '../../core/evidence.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -107,7 +108,7 @@ describe('approval gates', () => {
 
     const history = await handle.fetchHistory();
     expect(signalsIn(history, 'approval')).toHaveLength(7);
-    const passed = stageTransitionsIn(history).find((t) => t.stage === 'approval' && t.outcome === 'passed');
+    const passed = stageTransitionsIn(history).filter(isGateDecided).find((t) => t.outcome === 'passed');
     expect(passed?.detail.approvers).toEqual(['rita', 'raj']);
     const attempts = await database.db.selectFrom('approval_attempts').select(['principal', 'status', 'refusal_reason']).where('model_version_id', '=', id).orderBy('seq').execute();
     expect(attempts.map((a) => `${a.principal}:${a.status}:${a.refusal_reason ?? ''}`)).toEqual([

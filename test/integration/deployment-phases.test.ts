@@ -1,3 +1,4 @@
+import { isWindowJudged } from '../../core/evidence.js';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lifecycles } from '../../api/lifecycles.js';
@@ -126,7 +127,7 @@ describe('deployment phases and end of life', () => {
     // At once, not at the end of the 1.5 s hold.
     const canary = (await deployments(modelVersionId))[1]!;
     expect(canary.to_time!.getTime() - breachSent).toBeLessThan(1500);
-    const judged = (await lifecycleRunHistories(client, workflowId)).flatMap((r) => stageTransitionsIn(r.history)).filter((t) => t.step === 'observation');
+    const judged = (await lifecycleRunHistories(client, workflowId)).flatMap((r) => stageTransitionsIn(r.history)).filter(isWindowJudged);
     expect(judged.map((t) => [t.outcome, t.detail.phase, t.detail.breaches])).toEqual([
       ['passed', 'shadow', []],
       ['breached', 'canary', ['error rate 0.15 > 0.05']],

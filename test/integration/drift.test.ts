@@ -91,7 +91,7 @@ describe('feature drift in the monitor loop', () => {
     expect(calm!.report).toMatchObject({ kind: 'drift', summary: { drifted: false, columnsCompared: 3 } });
     // A sample whose bytes are not the ones declared is not compared; the refusal is on record.
     expect(refused!.outcome).toBe('failed');
-    expect(refused!.detail.problem).toMatch(/sha256 is [0-9a-f]{64}, but f{64} was declared/);
+    expect('problem' in refused!.detail && refused!.detail.problem).toMatch(/sha256 is [0-9a-f]{64}, but f{64} was declared/);
     expect((await handle.query(statusQuery)).drift.last).toMatchObject({ window: 'w2', outcome: 'failed' });
 
     await handle.signal(observationSignal, windowOf('w3', await shifted()));

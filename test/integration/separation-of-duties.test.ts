@@ -1,3 +1,4 @@
+import { isGateDecided } from '../../core/evidence.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
@@ -66,7 +67,7 @@ describe('separation of duties', () => {
     const retry = await decide('rita', key);
     expect(retry.body.verdict).toEqual(first.body.verdict);
     expect(retry.body.attemptId).toBe(first.body.attemptId);
-    const passed = stageTransitionsIn(await handle.fetchHistory()).find((t) => t.stage === 'approval' && t.outcome === 'passed');
+    const passed = stageTransitionsIn(await handle.fetchHistory()).filter(isGateDecided).find((t) => t.outcome === 'passed');
     expect(passed?.detail.approvers).toEqual(['rita', 'raj']);
     await handle.terminate('test over');
   });

@@ -1,0 +1,74 @@
+import type { DatasetSample } from './drift.js';
+
+/**
+ * What the serving side saw in one window: request and error counts and business KPIs. Small numbers only;
+ * the lifecycle judges each window against its template's monitor policy and records the verdict.
+ */
+export interface Observation {
+  /** Correlates retries: a repeated id is the same window and is judged once. */
+  readonly id: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly kpis: Readonly<Record<string, number>>;
+  readonly reportedBy: string;
+  /** The window's live inputs, compared with the reference dataset for feature drift. */
+  readonly sample?: DatasetSample;
+}
+
+/** How transitions name an observed window. */
+export interface WindowRef {
+  readonly id: string;
+  readonly start: string;
+  readonly end: string;
+  /** Absent in windows recorded before reporters were named. */
+  readonly reportedBy?: string;
+}
+
+export const windowRef = (w: Observation): WindowRef => ({ id: w.id, start: w.windowStart, end: w.windowEnd, reportedBy: w.reportedBy });
+
+/** The last drift verdict: `drifted` or `passed`, or `failed` when the sample could not be compared. */
+export interface DriftStatus {
+  readonly at: string;
+  readonly window: string;
+  readonly outcome: 'passed' | 'drifted' | 'failed';
+  readonly share: number | null;
+  readonly driftedColumns: readonly string[];
+}
+
+/** A monitor policy's bounds on one window: the error-rate ceiling and each KPI's range. */
+export interface WindowPolicy {
+  readonly kpis: Readonly<Record<string, { readonly min?: number; readonly max?: number }>>;
+  readonly maxErrorRate: number | null;
+}
+
+export interface WindowVerdict {
+  readonly errorRate: number | null;
+  /** One sentence per bound the window broke, e.g. `error rate 0.034 > 0.01`. */
+  readonly breaches: readonly string[];
+  readonly missingKpis: readonly string[];
+}
+
+/**
+ * The monitor gate's rule for one observed window, shared by the lifecycle and the policy preview: the
+ * error rate against the ceiling, each KPI against its range. A KPI the window did not report is listed as
+ * missing, not as a breach: silence is not a measurement.
+ */
+export function judgeWindow(window: Pick<Observation, 'requests' | 'errors' | 'kpis'>, policy: WindowPolicy): WindowVerdict {
+  const errorRate = window.requests > 0 ? window.errors / window.requests : null;
+  const breaches: string[] = [];
+  if (policy.maxErrorRate !== null && errorRate !== null && errorRate > policy.maxErrorRate) {
+    breaches.push(`error rate ${round(errorRate)} > ${policy.maxErrorRate}`);
+  }
+  const missingKpis: string[] = [];
+  for (const [kpi, { min, max }] of Object.entries(policy.kpis)) {
+    const value = window.kpis[kpi];
+    if (value === undefined) missingKpis.push(kpi);
+    else if (min !== undefined && value < min) breaches.push(`${kpi} ${value} < ${min}`);
+    else if (max !== undefined && value > max) breaches.push(`${kpi} ${value} > ${max}`);
+  }
+  return { errorRate, breaches, missingKpis };
+}
+
+const round = (x: number) => Math.round(x * 10_000) / 10_000;

@@ -1,0 +1,22 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { LifecycleActivities } from '../../activities/index.js';
+
+/** Who acts for automatic steps. */
+export const STEWARD = 'steward';
+
+/** Quick writes and checks: an attempt lost with a crashed worker is retried only after this timeout. */
+export const activities = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+/**
+ * The scan streams artifacts of up to gigabytes: it may take minutes, heartbeats as bytes pass (so a dead
+ * worker is noticed within the heartbeat timeout and a cancellation reaches the read), and gives up after a
+ * few attempts. Refused and oversized artifacts are findings, not failures, so retries are for outages only.
+ */
+export const { scanArtifacts } = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes: ['UriNotAllowed', 'ArtifactTooLarge'] },
+});
