@@ -35,4 +35,15 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths['/models']!.post!.requestBody!.content)).toEqual(['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
     await app.close();
   });
+
+  it('says /metrics needs a token unless it is configured public', async () => {
+    type Doc = { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const build = (metrics: { public: boolean }) => buildApi({ client: {} as Client, db: {} as CatalogDb, evidence: new ContentStore('/nonexistent'), taskQueue: 'q', logger: false, metrics });
+    const guarded = await build({ public: false });
+    expect(((await guarded.inject({ method: 'GET', url: '/openapi.json' })).json() as Doc).paths['/metrics']!.get!.security).toBeUndefined();
+    await guarded.close();
+    const open = await build({ public: true });
+    expect(((await open.inject({ method: 'GET', url: '/openapi.json' })).json() as Doc).paths['/metrics']!.get!.security).toEqual([]);
+    await open.close();
+  });
 });
