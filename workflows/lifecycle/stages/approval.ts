@@ -68,8 +68,6 @@ export async function run(ctx: LifecycleContext, step: ApprovalStep): Promise<St
   slice.deadline = deadline ? new Date(opened + deadline.timeoutMs).toISOString() : null;
   /** The gate is decided, expired, or (histories recorded since) withdrawn by a retire request. */
   const settled = () => !slice.gate!.open || (ctx.requestsAnswered && retire.pending !== null);
-  const record = (outcome: 'escalated' | 'expired' | 'cancelled', detail: object, actor = STEWARD) =>
-    ctx.record({ stage: 'approval', step: name, outcome, detail } as Parameters<typeof ctx.record>[0], actor);
   const { duties } = ctx;
   // Waiting on people: recorded on entry too, so the catalog (and the inbox built on it) shows who waits.
   await ctx.record(
@@ -107,7 +105,7 @@ export async function run(ctx: LifecycleContext, step: ApprovalStep): Promise<St
       expiresAt = Date.now() + deadline!.onTimeout.extraMs;
       slice.deadline = new Date(expiresAt).toISOString();
       setGate({ ...gate, eligibleGroups: [deadline!.onTimeout.group] });
-      await record('escalated', { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: slice.deadline });
+      await ctx.record({ stage: 'approval', step: name, outcome: 'escalated', detail: { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: slice.deadline } }, STEWARD);
       if (await condition(settled, Math.max(expiresAt - Date.now(), 0))) break;
       setGate({ ...slice.gate!, open: false, expired: true });
     } else {
@@ -122,13 +120,13 @@ export async function run(ctx: LifecycleContext, step: ApprovalStep): Promise<St
     // Retired while waiting on people: attempts from now on find the gate closed and are refused.
     setGate({ ...gate, open: false });
     const request = retire.pending!;
-    await record('cancelled', { reason: request.reason, approvals: approvers() }, request.requestedBy.id);
+    await ctx.record({ stage: 'approval', step: name, outcome: 'cancelled', detail: { reason: request.reason, approvals: approvers() } }, request.requestedBy.id);
     return retiredBy(request);
   }
   // Set by the signal handler meanwhile (the compiler cannot see that).
   const decided = slice.decision as ApprovalAttempt | null;
   if (!decided) {
-    await record('expired', { deadline: slice.deadline, approvals: approvers() });
+    await ctx.record({ stage: 'approval', step: name, outcome: 'expired', detail: { deadline: slice.deadline, approvals: approvers() } }, STEWARD);
     return { endedBy: 'expired', reason: 'no decision before the approval deadline', actor: STEWARD };
   }
   const { principal, comment, decision } = decided.request;
