@@ -158,6 +158,10 @@ describe('fuzzing the API process', () => {
     for (let batch = 0; sent < REQUESTS; batch++) {
       const queue = [...fc.sample(arbitrary, { seed: SEED + batch, numRuns: Math.min(BATCH, REQUESTS - sent) }), ...wellFormedRequests(ctx, runTag, batch)];
       const inFlight = new Set<FuzzRequest>();
+      // A fuzzed admin request may revoke a role's token mid-batch (an accepted DELETE /tokens, in any order
+      // with the answers): a well-formed request refused with 401 then is explained, and judged at batch end.
+      const refusedWellFormed: typeof failures = [];
+      let tokensRevoked = false;
       const state: { crashed: FuzzRequest[] | null } = { crashed: null };
       const next = async (): Promise<void> => {
         for (let r = queue.shift(); r && !state.crashed; r = queue.shift()) {
@@ -177,11 +181,13 @@ describe('fuzzing the API process', () => {
           if (!res) continue;
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status >= 500) failures.push({ kind: `${res.status} on ${r.route}`, request: r, detail: res.body.slice(0, 500) });
-          else if (r.wellFormed && res.status >= 300) failures.push({ kind: `well-formed request refused (${res.status}) on ${r.route}`, request: r, detail: res.body.slice(0, 500) });
+          else if (r.wellFormed && res.status >= 300) refusedWellFormed.push({ kind: `well-formed request refused (${res.status}) on ${r.route}`, request: r, detail: res.body.slice(0, 500) });
+          if (res.status >= 200 && res.status < 300 && r.method === 'DELETE' && r.path.startsWith('/tokens')) tokensRevoked = true;
           if (res.status >= 200 && res.status < 300) noteAccepted(r, res);
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, next));
+      failures.push(...refusedWellFormed.filter((f) => !(tokensRevoked && f.kind.startsWith('well-formed request refused (401)'))));
 
       // Alive after every batch: the process has not exited and answers /health.
       if (state.crashed || api.exited || !(await answersHealth(apiPort))) {

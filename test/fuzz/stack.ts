@@ -104,7 +104,10 @@ export function send(port: number, r: FuzzRequest, authorization: string | undef
     req.on('error', (err) => {
       if (answered) return;
       const code = (err as NodeJS.ErrnoException).code;
-      if (!uploaded && bytes && (code === 'ECONNRESET' || code === 'EPIPE')) resolve({ status: 0, body: `connection closed by the server while sending ${bytes.length} bytes` });
+      // 'finish' only means the body reached the socket buffer: a large body may still be unread when the
+      // server answers and closes.
+      const unread = bytes !== undefined && (!uploaded || bytes.length > 16_384);
+      if (unread && (code === 'ECONNRESET' || code === 'EPIPE')) resolve({ status: 0, body: `connection closed by the server while sending ${bytes.length} bytes` });
       else reject(err);
     });
     const writeBody = () => {
