@@ -17,8 +17,8 @@ import { lifecycleSearchAttributes, SA_STAGE } from '../core/search-attributes.j
 import { templates as releasedTemplates } from '../templates/index.js';
 import { TemplateError, UnknownTemplateError, type TemplateRegistry } from '../workflows/dsl/index.js';
 import { probeManifests } from '../workflows/dsl/probes.js';
-import type { LifecycleInput, ModelLifecycle } from '../workflows/lifecycle.js';
-import { statusQuery, type LifecycleStatus } from '../workflows/messages.js';
+import type { LifecycleInput, LifecycleStatus, ModelLifecycle } from '../core/lifecycle.js';
+import { statusQuery } from '../workflows/messages.js';
 import { ApiError } from './errors.js';
 
 export function manifestDigest(manifest: ModelManifest): string {

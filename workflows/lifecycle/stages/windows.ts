@@ -41,7 +41,7 @@ export function windowsCheckpoint(slice: MonitorSlice): Pick<LifecycleCheckpoint
   return {
     ...(slice.windows.length ? { pendingWindows: [...slice.windows] } : {}),
     ...(slice.lastDrift ? { lastDrift: slice.lastDrift } : {}),
-    ...(slice.recentWindowIds.length ? { recentWindowIds: [...slice.recentWindowIds] } : {}),
+    ...(slice.recentWindowIds.length ? { recentWindowIds: slice.recentWindowIds.slice(-WINDOW_IDS_REMEMBERED) } : {}),
   };
 }
 
