@@ -92,7 +92,12 @@ export type TransitionEvidence =
   | { readonly stage: AnyStage; readonly step: string; readonly outcome: 'passed' | 'failed'; readonly detail: CustomStepDetail }
   | { readonly stage: AnyStage; readonly step: string; readonly outcome: 'cancelled'; readonly detail: { readonly reason: string; readonly approvals?: readonly string[] } }
   | { readonly stage: 'approval'; readonly step?: string; readonly outcome: 'entered'; readonly detail: GateOpenedDetail }
-  | { readonly stage: 'approval'; readonly step?: string; readonly outcome: 'escalated'; readonly detail: { readonly groups: readonly string[]; readonly quorum: number; readonly deadline: string | null } }
+  | {
+      readonly stage: 'approval';
+      readonly step?: string;
+      readonly outcome: 'escalated';
+      readonly detail: { readonly groups: readonly string[]; readonly quorum: number; readonly deadline: string | null } & Pick<GateOpenedDetail, 'excludeOwningTeam' | 'authors' | 'owningTeams'>;
+    }
   | { readonly stage: 'approval'; readonly step?: string; readonly outcome: 'expired'; readonly detail: { readonly deadline: string | null; readonly approvals: readonly string[] } }
   | { readonly stage: 'approval'; readonly step?: string; readonly outcome: 'passed' | 'rejected'; readonly detail: GateDecidedDetail }
   | { readonly stage: 'deploy'; readonly step: string; readonly outcome: 'entered'; readonly detail: PhaseEnteredDetail }

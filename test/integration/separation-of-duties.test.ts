@@ -28,6 +28,8 @@ describe('separation of duties', () => {
       ['rita', ['approver:risk'], ['model-risk']],
       ['raj', ['approver:risk'], ['model-risk']],
       ['tom', ['approver:risk'], ['credit-risk']],
+      ['cleo', ['approver:cro'], ['executive']],
+      ['carl', ['approver:cro'], ['credit-risk']],
     ];
     for (const [who, roles, teams] of people) tokens[who] = await createApiToken(stack.database.db, who, roles, teams);
   });
@@ -82,6 +84,21 @@ describe('separation of duties', () => {
     const teammate = await decide('tom');
     expect([teammate.status, teammate.body.verdict]).toEqual([403, { status: 'refused', reason: 'separation-of-duties' }]);
     expect((await decide('rita')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
+    await handle.terminate('test over');
+  });
+
+  it('keeps shutting out the owning team after the gate escalates, in the inbox too', async () => {
+    const api = await apiWith({
+      excludeOwningTeam: true,
+      deadline: { timeoutMs: 300, remindAfterMs: [], escalateAfterMs: null, escalationGroup: null, onTimeout: { action: 'escalate', group: 'cro', extraMs: 60_000 } },
+    });
+    const { id, handle, decide } = await atGate(api, await sampleManifest({ team: 'unrelated-team' }));
+    await eventually('the escalation', async () => ((await handle.query(statusQuery)).gate?.eligibleGroups.includes('cro') ? true : undefined));
+    const inboxOf = async (who: string) => ((await api.call('GET', '/approvals', { token: tokens[who] })).body.items as { modelVersionId: string }[]).map((i) => i.modelVersionId);
+    await eventually('the escalated gate in the CRO inbox', async () => ((await inboxOf('cleo')).includes(id) ? true : undefined));
+    expect(await inboxOf('carl')).not.toContain(id);
+    expect((await decide('carl')).body.verdict).toEqual({ status: 'refused', reason: 'separation-of-duties' });
+    expect((await decide('cleo')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
     await handle.terminate('test over');
   });
 

@@ -69,6 +69,9 @@ export async function run(ctx: LifecycleContext, step: ApprovalStep): Promise<St
   /** The gate is decided, expired, or (histories recorded since) withdrawn by a retire request. */
   const settled = () => !slice.gate!.open || (ctx.requestsAnswered && retire.pending !== null);
   const { duties } = ctx;
+  // Who the gate shuts out, on every record that (re)opens it, so the approvals inbox shows the gate only to
+  // people it would count, before and after an escalation.
+  const shutOut = { excludeOwningTeam: policy.excludeOwningTeam, authors: duties.authors, ...(policy.excludeOwningTeam ? { owningTeams: duties.owningTeams } : {}) };
   // Waiting on people: recorded on entry too, so the catalog (and the inbox built on it) shows who waits.
   await ctx.record(
     {
@@ -79,11 +82,8 @@ export async function run(ctx: LifecycleContext, step: ApprovalStep): Promise<St
         groups: policy.groups,
         quorum: policy.quorum,
         requireEveryGroup: policy.requireEveryGroup,
-        excludeOwningTeam: policy.excludeOwningTeam,
         deadline: slice.deadline,
-        // Who the gate shuts out, so the approvals inbox shows the gate only to people it would count.
-        authors: duties.authors,
-        ...(policy.excludeOwningTeam ? { owningTeams: duties.owningTeams } : {}),
+        ...shutOut,
       },
     },
     STEWARD,
@@ -105,7 +105,10 @@ export async function run(ctx: LifecycleContext, step: ApprovalStep): Promise<St
       expiresAt = Date.now() + deadline!.onTimeout.extraMs;
       slice.deadline = new Date(expiresAt).toISOString();
       setGate({ ...gate, eligibleGroups: [deadline!.onTimeout.group] });
-      await ctx.record({ stage: 'approval', step: name, outcome: 'escalated', detail: { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: slice.deadline } }, STEWARD);
+      await ctx.record(
+        { stage: 'approval', step: name, outcome: 'escalated', detail: { groups: gate.eligibleGroups, quorum: policy.quorum, deadline: slice.deadline, ...shutOut } },
+        STEWARD,
+      );
       if (await condition(settled, Math.max(expiresAt - Date.now(), 0))) break;
       setGate({ ...slice.gate!, open: false, expired: true });
     } else {
