@@ -1,0 +1,100 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../../core/principal.js';
+import { observationSignal, retrainSignal } from '../../workflows/messages.js';
+import { decision, manifest, people, startLifecycleStack, type Lifecycle, type LifecycleStack } from './support/lifecycle-stack.js';
+
+/**
+ * Retraining: on drift (the `watch` template of test/workflow/fixtures/lifecycle.ts) and by hand, each
+ * starting the next version as a child lifecycle that carries the lineage and its authors; the parent is
+ * superseded when the child deploys. Kept apart from the tests that skip time: child lifecycles live on.
+ */
+let s: LifecycleStack;
+beforeAll(async () => {
+  s = await startLifecycleStack();
+});
+afterEach(() => s.retireLeftovers());
+afterAll(() => s?.stop());
+
+const fred: Principal = { id: 'fred', roles: ['engineer'], teams: ['credit-risk'] };
+let windows = 0;
+const window = (overrides: object = {}) => ({
+  id: `window-${windows++}`,
+  windowStart: '2026-01-01T00:00:00.000Z',
+  windowEnd: '2026-01-01T01:00:00.000Z',
+  requests: 1000,
+  errors: 10,
+  kpis: { approvalRate: 0.5 },
+  reportedBy: 'gateway',
+  ...overrides,
+});
+const sample = { uri: 's3://lake/credit/live-2026-01-01.csv', sha256: 'b'.repeat(64) };
+
+/** A lifecycle that has reached its monitor loop. */
+async function monitoring(input: Parameters<LifecycleStack['start']>[0]): Promise<Lifecycle> {
+  const lifecycle = await s.start(input);
+  const needsApproval = await Promise.race([
+    s.fakes.transition(lifecycle.workflowId, 'approval:entered').then(() => true),
+    s.fakes.transition(lifecycle.workflowId, 'monitor:passed').then(() => false),
+  ]);
+  if (needsApproval) await s.attempt(lifecycle, decision(people.ana));
+  await s.fakes.transition(lifecycle.workflowId, 'monitor:passed');
+  return lifecycle;
+}
+
+describe('retrain on drift', () => {
+  it('retrains on drift: the child lifecycle carries the lineage, deploys, and the parent retires superseded', async () => {
+    const m = manifest({ template: 'watch' });
+    const lifecycle = await monitoring({ manifest: m });
+    s.fakes.drift(lifecycle.workflowId, { drifted: true, driftedColumns: ['income'] });
+    await lifecycle.signal(observationSignal, window({ id: 'w-drift', sample }));
+    await s.fakes.transition(lifecycle.workflowId, 'monitor/drift:drifted');
+    const childId = `model-version:${m.name}@1.1.0`;
+    const retrain = await s.fakes.transition(lifecycle.workflowId, 'retrain:passed');
+    const reason = 'feature drift in window w-drift: 1 of 3 columns drifted (income)';
+    expect(retrain).toMatchObject({ actor: 'steward', detail: { reason, successor: childId } });
+
+    const result = await s.result(lifecycle);
+    expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'superseded', reason: `replaced by ${childId}` });
+    const [registered] = s.fakes.callsOf('registerVersion', childId);
+    expect(registered?.input).toMatchObject({ registeredBy: { id: 'steward' }, lineage: { parentModelVersionId: lifecycle.modelVersionId, reason }, template: 'watch@1' });
+    expect(registered?.input.manifest).toMatchObject({ name: m.name, version: '1.1.0', artifacts: m.artifacts });
+    const child = s.handle(childId);
+    expect(await s.status(child)).toMatchObject({ stage: 'monitor', parentWorkflowId: lifecycle.workflowId });
+    expect(s.fakes.path(childId).slice(0, 4)).toEqual(['register:passed', 'test:passed', 'deploy:passed', 'monitor:passed']);
+  });
+});
+
+describe('retrain by hand', () => {
+  it('starts the child with lineage, registered by the requester, with the parent’s registrant among its authors', async () => {
+    const m = manifest({ template: 'standard' });
+    const lifecycle = await monitoring({ manifest: m });
+    await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'quarterly refresh' });
+    const childId = `model-version:${m.name}@1.1.0`;
+    expect(await s.fakes.transition(lifecycle.workflowId, 'retrain:passed')).toMatchObject({ actor: 'fred', detail: { reason: 'quarterly refresh', successor: childId } });
+    expect((await s.status(lifecycle)).successor).toEqual({ workflowId: childId, version: '1.1.0' });
+
+    const gate = await s.fakes.transition(childId, 'approval:entered');
+    expect(gate.detail).toMatchObject({ authors: ['fred', 'erin'] });
+    expect(s.fakes.callsOf('registerVersion', childId)[0]?.input).toMatchObject({ registeredBy: fred, lineage: { parentModelVersionId: lifecycle.modelVersionId, reason: 'quarterly refresh' } });
+    const child = s.handle(childId);
+    // The parent's registrant authored the artifacts the child reuses: never its approver.
+    const erinApproves: Principal = { ...people.erin, roles: ['approver:risk'] };
+    expect((await s.attempt(child, decision(erinApproves))).verdict).toEqual({ status: 'refused', reason: 'separation-of-duties' });
+
+    // One retrain at a time.
+    await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'again' });
+    const stage = (await s.status(lifecycle)).stage;
+    expect((await s.fakes.transition(lifecycle.workflowId, `${stage}/request:refused`)).detail).toMatchObject({ request: 'retrain', reason: 'again' });
+  });
+
+  it('records a failed retrain when the next version already exists, and goes on monitoring', async () => {
+    const m = manifest({ template: 'standard' });
+    const lifecycle = await monitoring({ manifest: m });
+    const existing = await s.start({ manifest: { ...m, version: '1.1.0' } });
+    await s.fakes.transition(existing.workflowId, 'approval:entered');
+    await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'refresh' });
+    expect(await s.fakes.transition(lifecycle.workflowId, 'retrain:failed')).toMatchObject({ actor: 'fred', detail: { problem: `${existing.workflowId} already exists` } });
+    expect((await s.status(lifecycle)).stage).toBe('monitor');
+  });
+});
+
