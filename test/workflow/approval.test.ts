@@ -228,7 +228,7 @@ describe('deadline', () => {
     onTime(escalated.at, opened + 2 * DAY);
     // The escalation group gets a day from the moment it is handed the gate.
     const extended = iso(Date.parse(escalated.at) + DAY);
-    expect(escalated.detail).toEqual({ groups: ['cro'], quorum: 1, deadline: extended });
+    expect(escalated.detail).toMatchObject({ groups: ['cro'], quorum: 1, deadline: extended });
     expect((await s.status(lifecycle)).gate).toMatchObject({ eligibleGroups: ['cro'], deadline: extended });
     const events = s.fakes.events(lifecycle.workflowId);
     expect(events).toMatchObject([{ type: 'approval.reminder' }]);
