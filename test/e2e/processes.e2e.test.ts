@@ -115,7 +115,10 @@ describe('worker and API as separate processes', () => {
       const killed = new Promise((resolve) => worker.once('exit', resolve));
       worker.kill('SIGKILL');
       await killed;
-      await new Promise((r) => setTimeout(r, 3000)); // the deadline passes with no worker alive
+      // The deadline comes due with no worker alive: the server fires its timer; the new worker finds it in history.
+      await eventually('the deadline timer to fire while no worker runs', async () =>
+        (await handle.fetchHistory()).events?.some((e) => e.timerFiredEventAttributes) ? true : undefined,
+      );
       start('workers/main.ts', env);
 
       const result: LifecycleResult = await handle.result();

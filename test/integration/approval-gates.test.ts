@@ -199,7 +199,10 @@ describe('approval gates', () => {
     });
     const { handle } = await registered(api);
     await worker.stop();
-    await new Promise((r) => setTimeout(r, 2500));
+    // The server fires the deadline's timer with no worker alive; the restarted worker finds it in history.
+    await eventually('the deadline timer to fire while the worker is down', async () =>
+      (await handle.fetchHistory()).events?.some((e) => e.timerFiredEventAttributes) ? true : undefined,
+    );
     worker = await startTestWorker({ database, taskQueue });
     const result: LifecycleResult = await handle.result();
     expect(result.endedBy).toBe('expired');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
-import { publishEvent } from '../../events/publisher.js';
+import { deliveryWorkflowId, publishEvent } from '../../events/publisher.js';
 import { verifyWebhook } from '../../events/signing.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { statusQuery } from '../../workflows/messages.js';
@@ -125,8 +125,13 @@ describe('events and webhooks', () => {
     }
     expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
 
-    // The same event published again (a retried activity) is not delivered again.
+    // The same event published again (a retried activity) is not delivered again: publishing finds the event's
+    // delivery workflow already run and starts none, so nothing more can arrive once it returns.
     const event = await database.db.selectFrom('events').selectAll().where('id', '=', delivered[0]!.eventId).executeTakeFirstOrThrow();
+    const flakyRow = await database.db.selectFrom('webhook_subscriptions').select('id').where('url', 'like', '%/flaky').executeTakeFirstOrThrow();
+    const delivery = client.workflow.getHandle(deliveryWorkflowId(flakyRow.id, event.id));
+    const before = await delivery.describe();
+    expect(before.status.name).toBe('COMPLETED');
     await publishEvent(database.db, client, taskQueue, {
       id: event.id,
       type: event.type,
@@ -135,7 +140,8 @@ describe('events and webhooks', () => {
       at: event.at.toISOString(),
       data: event.data,
     });
-    await new Promise((r) => setTimeout(r, 2500));
+    const after = await delivery.describe();
+    expect([after.runId, after.status.name]).toEqual([before.runId, 'COMPLETED']);
     expect(receiver.received.filter((r) => r.path === '/flaky' && r.eventId === event.id)).toHaveLength(2);
 
     // /gone refused with 410: one attempt per event, then marked failed.
