@@ -4,9 +4,11 @@ import { createApiToken, revokeApiTokens } from '../../api/tokens.js';
 import { lifecycleWorkflowId } from '../../core/model-id.js';
 import { defaultPolicy } from '../../core/policy.js';
 import type { LifecycleResult } from '../../workflows/lifecycle.js';
+import { statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import {
+  eventually,
   startTestStack,
   type TestApi,
   type TestDatabase,
@@ -150,14 +152,11 @@ describe('the HTTP API against a real dev server and PostgreSQL', () => {
     await api.call('POST', '/models', { token: engineer, body: m });
     const outsider = await createApiToken(database.db, 'olga', ['approver:marketing']);
     const id = `${m.name}@1.0.0`;
-    let res;
-    for (let i = 0; i < 100; i++) {
-      res = await api.call('POST', `/models/${id}/approvals`, { token: outsider, body: { decision: 'approve' } });
-      if (res.body.verdict?.reason !== 'wrong-stage') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(res!.status).toBe(403);
-    expect(res!.body.verdict).toEqual({ status: 'refused', reason: 'role-not-allowed' });
+    const handle = client.workflow.getHandle(lifecycleWorkflowId({ name: m.name, version: '1.0.0' }));
+    await eventually('the gate to open', async () => ((await handle.query(statusQuery)).gate ? true : undefined));
+    const res = await api.call('POST', `/models/${id}/approvals`, { token: outsider, body: { decision: 'approve' } });
+    expect(res.status).toBe(403);
+    expect(res.body.verdict).toEqual({ status: 'refused', reason: 'role-not-allowed' });
   });
 
   it('answers 409 when the lifecycle has already ended', async () => {
