@@ -39,7 +39,7 @@ export default tseslint.config(
   },
   {
     // Deterministic code: workflows, the templates they run and the pure domain model they import.
-    files: ['workflows/**/*.ts', 'templates/**/*.ts', 'core/**/*.ts'],
+    files: ['workflows/**/*.ts', 'templates/**/*.ts', 'core/**/*.ts', 'workers/workflows.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

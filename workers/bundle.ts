@@ -4,7 +4,7 @@ import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } f
 const require = createRequire(import.meta.url);
 
 /** The workflow bundle's entry point. */
-export const workflowsPath = require.resolve('../workflows/index.ts');
+export const workflowsPath = require.resolve('./workflows.ts');
 
 /**
  * OpenTelemetry's workflow interceptors, as the package documents them: each workflow and activity call gets a

@@ -4,8 +4,7 @@ import ts from 'typescript';
 
 /**
  * The import graph between top-level folders, read with TypeScript's own import scanner (no type
- * checking, so the whole tree takes well under a second). `workflows/dsl` counts as a unit of its own: it
- * is the language released templates are written in, and those hash-locked files import it by that path.
+ * checking, so the whole tree takes well under a second).
  */
 export interface Import {
   readonly from: string;
@@ -47,7 +46,7 @@ export function sourceImports(root: string): Import[] {
 const toPosix = (p: string) => p.split(sep).join('/');
 
 export function unitOf(path: string): string {
-  return path.startsWith('workflows/dsl/') ? 'workflows/dsl' : path.split('/')[0]!;
+  return path.split('/')[0]!;
 }
 
 /** Folder → folder edges, each with the file imports that make it. */
