@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, chmod, copyFile, mkdir, readdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir } from 'node:fs/promises';
 import { lookup } from 'node:dns/promises';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { isExecutable, onPath, toolCacheDir } from './tool-cache.js';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -26,26 +25,10 @@ type Say = (message: string) => void;
 
 /** Per-user cache, outside any clone, so a fresh clone on the same machine does not rebuild the CLI. */
 export function cliCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'steward', 'temporal-cli', TEMPORAL_CLI_VERSION);
+  return toolCacheDir('temporal-cli', TEMPORAL_CLI_VERSION, env);
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
 
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | null> {
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return null;
-}
 
 /** The SDK's own download, only attempted when its host resolves (it never does on an offline machine). */
 async function sdkDownload(cacheDir: string, say: Say): Promise<string | null> {

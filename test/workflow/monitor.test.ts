@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../core/principal.js';
 import { observationSignal, supersededSignal } from '../../workflows/messages.js';
-import { DAY, decision, manifest, people, policyWith, startLifecycleStack, type Lifecycle, type LifecycleStack } from './support/lifecycle-stack.js';
+import { DAY, manifest, policyWith, startLifecycleStack, type LifecycleStack } from './support/lifecycle-stack.js';
+import { fred, monitoring, sample, window } from './support/monitoring.js';
 
 /**
  * The monitor loop and retirement: windows and drift judged, supersession, continue-as-new with its state
@@ -17,35 +17,10 @@ beforeAll(async () => {
 afterEach(() => s.retireLeftovers());
 afterAll(() => s?.stop());
 
-const fred: Principal = { id: 'fred', roles: ['engineer'], teams: ['credit-risk'] };
-let windows = 0;
-const window = (overrides: object = {}) => ({
-  id: `window-${windows++}`,
-  windowStart: '2026-01-01T00:00:00.000Z',
-  windowEnd: '2026-01-01T01:00:00.000Z',
-  requests: 1000,
-  errors: 10,
-  kpis: { approvalRate: 0.5 },
-  reportedBy: 'gateway',
-  ...overrides,
-});
-const sample = { uri: 's3://lake/credit/live-2026-01-01.csv', sha256: 'b'.repeat(64) };
-
-/** A lifecycle that has reached its monitor loop. */
-async function monitoring(input: Parameters<LifecycleStack['start']>[0]): Promise<Lifecycle> {
-  const lifecycle = await s.start(input);
-  const needsApproval = await Promise.race([
-    s.fakes.transition(lifecycle.workflowId, 'approval:entered').then(() => true),
-    s.fakes.transition(lifecycle.workflowId, 'monitor:passed').then(() => false),
-  ]);
-  if (needsApproval) await s.attempt(lifecycle, decision(people.ana));
-  await s.fakes.transition(lifecycle.workflowId, 'monitor:passed');
-  return lifecycle;
-}
 
 describe('windows', () => {
   it('judges each observed window against the template’s KPIs and error rate; a breach is recorded and the version keeps serving', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     const calm = window();
     await lifecycle.signal(observationSignal, calm);
     expect((await s.fakes.transition(lifecycle.workflowId, 'monitor/observation:passed')).detail).toMatchObject({
@@ -69,7 +44,7 @@ describe('windows', () => {
 describe('drift', () => {
   it('compares a window’s sample with the reference on the compute queue and records the verdict', async () => {
     const m = manifest({ template: 'watch' });
-    const lifecycle = await monitoring({ manifest: m });
+    const lifecycle = await monitoring(s, { manifest: m });
     await lifecycle.signal(observationSignal, window({ id: 'w-calm', sample }));
     const drift = await s.fakes.transition(lifecycle.workflowId, 'monitor/drift:passed');
     expect(drift.detail).toMatchObject({ window: { id: 'w-calm' }, sample, drifted: false, columnsCompared: 3, driftedColumns: [] });
@@ -90,7 +65,7 @@ describe('drift', () => {
   });
 
   it('records a drift check that cannot be done as failed, naming the problem, without retraining', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     s.fakes.drift(lifecycle.workflowId, { problem: 'column income: "n/a" is not a number (row 12)' });
     await lifecycle.signal(observationSignal, window({ sample }));
     expect((await s.fakes.transition(lifecycle.workflowId, 'monitor/drift:failed')).detail).toMatchObject({ problem: 'column income: "n/a" is not a number (row 12)' });
@@ -103,7 +78,7 @@ describe('drift', () => {
 
 describe('the version leaves production', () => {
   it('retires superseded on its successor’s notice, ending its deployment', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     await lifecycle.signal(supersededSignal, { successorWorkflowId: 'model-version:other@2.0.0', successorVersion: '2.0.0' });
     expect(await s.result(lifecycle)).toMatchObject({ endedBy: 'superseded', reason: 'replaced by model-version:other@2.0.0' });
     expect(s.fakes.callsOf('endDeployment', lifecycle.workflowId).map((c) => c.input)).toMatchObject([
@@ -112,7 +87,7 @@ describe('the version leaves production', () => {
   });
 
   it('retires when a monitor cycle finds its deployment ended behind its back', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     s.fakes.endBehindTheBack(`${lifecycle.workflowId}/deploy`, 'replaced by vendor-score@3.1.0');
     await s.skip('1 hour');
     expect(await s.result(lifecycle)).toMatchObject({ endedBy: 'superseded', reason: 'replaced by vendor-score@3.1.0' });
@@ -120,7 +95,7 @@ describe('the version leaves production', () => {
   });
 
   it('retires on request, ending its deployment, on the requester’s word', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     expect(await s.retire(lifecycle, fred, 'replaced by a rules engine')).toMatchObject({ endedBy: 'retired', reason: 'replaced by a rules engine' });
     expect(s.fakes.transitions(lifecycle.workflowId).at(-1)).toMatchObject({ stage: 'retire', outcome: 'completed', actor: 'fred', detail: { endedBy: 'retired', reason: 'replaced by a rules engine' } });
     expect(s.fakes.callsOf('endDeployment', lifecycle.workflowId).map((c) => c.input.reason)).toEqual(['replaced by a rules engine']);
@@ -128,7 +103,7 @@ describe('the version leaves production', () => {
 
   it('reaches its end of life one year after deployment, skipped in milliseconds', async () => {
     const started = Date.now();
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'yearly' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'yearly' }) });
     const since = Date.parse((await s.status(lifecycle)).deployment!.since);
     const result = await s.result(lifecycle);
     expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'end-of-life', reason: `reached the template's maximum lifetime (${365 * DAY} ms in production)` });
@@ -145,7 +120,7 @@ describe('the version leaves production', () => {
 
 describe('continue-as-new', () => {
   it('starts a new run after cyclesPerRun, carrying cycles, approvals, deployment, drift and the transition count', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     await lifecycle.signal(observationSignal, window({ id: 'w-before', sample }));
     await s.fakes.transition(lifecycle.workflowId, 'monitor/drift:passed');
     const before = await s.status(lifecycle);
@@ -167,7 +142,7 @@ describe('continue-as-new', () => {
 
   it('carries the approvals of the gate into the next run', async () => {
     const policy = { ...policyWith({}), monitor: { intervalMs: DAY, cyclesPerRun: 2 } };
-    const lifecycle = await monitoring({ manifest: manifest(), policy });
+    const lifecycle = await monitoring(s, { manifest: manifest(), policy });
     await s.skip('2 days');
     await s.skip('1 day');
     await s.fakes.waitFor('a probe in the next run', () => s.fakes.callsOf('probeDeployment', lifecycle.workflowId).length === 3);
@@ -177,7 +152,7 @@ describe('continue-as-new', () => {
   });
 
   it('judges a window retried after continue-as-new once', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'watch' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     const reported = window({ id: 'w-retried' });
     await lifecycle.signal(observationSignal, reported);
     await s.fakes.transition(lifecycle.workflowId, 'monitor/observation:passed');
@@ -191,7 +166,7 @@ describe('continue-as-new', () => {
   });
 
   it('moves to the template version that migrates from its own at continue-as-new, with windows that arrived meanwhile', async () => {
-    const lifecycle = await monitoring({ manifest: manifest({ template: 'migrating' }) });
+    const lifecycle = await monitoring(s, { manifest: manifest({ template: 'migrating' }) });
     expect((await s.status(lifecycle)).template).toBe('migrating@1');
     const held = s.fakes.hold('the migration record', (c) => c.activity === 'recordStage' && c.workflowId === lifecycle.workflowId && c.input.outcome === 'migrated');
     await s.skip('2 hours');

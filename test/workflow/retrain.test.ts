@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../core/principal.js';
 import { observationSignal, retrainSignal } from '../../workflows/messages.js';
-import { decision, manifest, people, startLifecycleStack, type Lifecycle, type LifecycleStack } from './support/lifecycle-stack.js';
+import { decision, manifest, people, startLifecycleStack, type LifecycleStack } from './support/lifecycle-stack.js';
+import { fred, monitoring, sample, window } from './support/monitoring.js';
 
 /**
  * Retraining: on drift (the `watch` template of test/workflow/fixtures/lifecycle.ts) and by hand, each
@@ -15,36 +16,11 @@ beforeAll(async () => {
 afterEach(() => s.retireLeftovers());
 afterAll(() => s?.stop());
 
-const fred: Principal = { id: 'fred', roles: ['engineer'], teams: ['credit-risk'] };
-let windows = 0;
-const window = (overrides: object = {}) => ({
-  id: `window-${windows++}`,
-  windowStart: '2026-01-01T00:00:00.000Z',
-  windowEnd: '2026-01-01T01:00:00.000Z',
-  requests: 1000,
-  errors: 10,
-  kpis: { approvalRate: 0.5 },
-  reportedBy: 'gateway',
-  ...overrides,
-});
-const sample = { uri: 's3://lake/credit/live-2026-01-01.csv', sha256: 'b'.repeat(64) };
-
-/** A lifecycle that has reached its monitor loop. */
-async function monitoring(input: Parameters<LifecycleStack['start']>[0]): Promise<Lifecycle> {
-  const lifecycle = await s.start(input);
-  const needsApproval = await Promise.race([
-    s.fakes.transition(lifecycle.workflowId, 'approval:entered').then(() => true),
-    s.fakes.transition(lifecycle.workflowId, 'monitor:passed').then(() => false),
-  ]);
-  if (needsApproval) await s.attempt(lifecycle, decision(people.ana));
-  await s.fakes.transition(lifecycle.workflowId, 'monitor:passed');
-  return lifecycle;
-}
 
 describe('retrain on drift', () => {
   it('retrains on drift: the child lifecycle carries the lineage, deploys, and the parent retires superseded', async () => {
     const m = manifest({ template: 'watch' });
-    const lifecycle = await monitoring({ manifest: m });
+    const lifecycle = await monitoring(s, { manifest: m });
     s.fakes.drift(lifecycle.workflowId, { drifted: true, driftedColumns: ['income'] });
     await lifecycle.signal(observationSignal, window({ id: 'w-drift', sample }));
     await s.fakes.transition(lifecycle.workflowId, 'monitor/drift:drifted');
@@ -67,7 +43,7 @@ describe('retrain on drift', () => {
 describe('retrain by hand', () => {
   it('starts the child with lineage, registered by the requester, with the parent’s registrant among its authors', async () => {
     const m = manifest({ template: 'standard' });
-    const lifecycle = await monitoring({ manifest: m });
+    const lifecycle = await monitoring(s, { manifest: m });
     await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'quarterly refresh' });
     const childId = `model-version:${m.name}@1.1.0`;
     expect(await s.fakes.transition(lifecycle.workflowId, 'retrain:passed')).toMatchObject({ actor: 'fred', detail: { reason: 'quarterly refresh', successor: childId } });
@@ -89,7 +65,7 @@ describe('retrain by hand', () => {
 
   it('records a failed retrain when the next version already exists, and goes on monitoring', async () => {
     const m = manifest({ template: 'standard' });
-    const lifecycle = await monitoring({ manifest: m });
+    const lifecycle = await monitoring(s, { manifest: m });
     const existing = await s.start({ manifest: { ...m, version: '1.1.0' } });
     await s.fakes.transition(existing.workflowId, 'approval:entered');
     await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'refresh' });
