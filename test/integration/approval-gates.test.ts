@@ -198,6 +198,10 @@ describe('approval gates', () => {
       deadline: { timeoutMs: 1500, remindAfterMs: [], escalateAfterMs: null, escalationGroup: null, onTimeout: { action: 'reject' } },
     });
     const { handle } = await registered(api);
+    // The gate opens before its entry is recorded; its timer is started once that record completes.
+    await eventually('the deadline timer to start', async () =>
+      (await handle.fetchHistory()).events?.some((e) => e.timerStartedEventAttributes) ? true : undefined,
+    );
     await worker.stop();
     // The server fires the deadline's timer with no worker alive; the restarted worker finds it in history.
     await eventually('the deadline timer to fire while the worker is down', async () =>
