@@ -70,7 +70,12 @@ describe('retrain by hand', () => {
     await s.fakes.transition(existing.workflowId, 'approval:entered');
     await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'refresh' });
     expect(await s.fakes.transition(lifecycle.workflowId, 'retrain:failed')).toMatchObject({ actor: 'fred', detail: { problem: `${existing.workflowId} already exists` } });
-    expect((await s.status(lifecycle)).stage).toBe('monitor');
+    // The failure is recorded before the lifecycle re-enters its monitor stage: wait for that, within reason.
+    let stage = (await s.status(lifecycle)).stage;
+    for (const deadline = Date.now() + 10_000; stage !== 'monitor' && Date.now() < deadline; stage = (await s.status(lifecycle)).stage) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stage).toBe('monitor');
   });
 });
 
