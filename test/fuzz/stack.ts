@@ -70,6 +70,18 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
+ * A socket the server resets while the client is still writing a body it already answered (413, 401) emits
+ * 'error' after the response has detached from it; with no listener left that error is uncaught and fails
+ * the run. The request's own 'error' handler still sees every error that matters while it is attached.
+ */
+const guarded = new WeakSet<object>();
+const ignoreLateSocketError = (socket: NodeJS.EventEmitter) => {
+  if (guarded.has(socket)) return;
+  guarded.add(socket);
+  socket.on('error', () => undefined);
+};
+
+/**
  * Sends one request byte for byte: the raw path (no URL normalisation, so `..` and `%2F` arrive as written),
  * the headers as given, and the body with a Content-Length or chunked. An answer is an HTTP status; a
  * connection that ends without one rejects.
@@ -93,6 +105,7 @@ export function send(port: number, r: FuzzRequest, authorization: string | undef
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (err) => reject(err));
     });
+    req.on('socket', ignoreLateSocketError);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
     // A server may refuse a body it will not read (413, or an answer before the body) and close the connection
     // while the client is still sending it; that is an answer of its own (status 0). A connection that ends
