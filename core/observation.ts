@@ -15,6 +15,23 @@ export interface Observation {
   readonly reportedBy: string;
   /** The window's live inputs, compared with the reference dataset for feature drift. */
   readonly sample?: DatasetSample;
+  /** Response times the scoring gateway measured in the window, in milliseconds. */
+  readonly latencyMs?: LatencySummary;
+  /** A shadow's window: how many mirrored requests were compared with the champion's answer, and how many agreed. */
+  readonly shadow?: ShadowComparison;
+}
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+export interface ShadowComparison {
+  readonly compared: number;
+  readonly agreed: number;
+  /** The champion's p50 over the same requests, for the shadow's latency beside it. */
+  readonly championP50Ms?: number;
 }
 
 /** How transitions name an observed window. */
