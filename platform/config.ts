@@ -5,6 +5,7 @@ import type { ReadSettings } from '../activities/read-uri.js';
 import type { JwtSettings } from '../core/jwt-settings.js';
 import type { CatalogLocation } from '../catalog/db.js';
 import { normaliseRoot, parseNetwork, READ_SCHEMES, type ReadPolicy, type ReadScheme } from '../core/uri-policy.js';
+import { parseRuntimeTargets, RuntimeTargetsError, type RuntimeTargets } from '../runtimes/targets.js';
 
 /**
  * Every setting comes from the environment, so the same code runs on a laptop (embedded defaults), on a
@@ -47,6 +48,9 @@ const envSchema = z.object({
   STEWARD_WORKER_METRICS_ADDRESS: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
   STEWARD_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  STEWARD_RUNTIMES: z.string().optional(),
+  STEWARD_RUNTIME_PORT: z.string().optional(),
+  STEWARD_BATCH_OUTPUT_DIR: z.string().min(1).optional(),
 });
 
 /** Every variable Steward reads; docker-compose.yml is checked against this list. */
@@ -83,6 +87,10 @@ export interface StewardConfig {
   /** How long a stopping worker lets running activities finish before cancelling them. */
   readonly shutdownGraceMs: number;
   readonly telemetry: TelemetrySettings;
+  /** Deployment targets (STEWARD_RUNTIMES): which runtime serves a manifest's `deploymentTarget`. */
+  readonly runtimes: RuntimeTargets;
+  /** Where batch scoring writes its predictions. */
+  readonly batchOutputDir: string;
 }
 
 export interface TelemetrySettings {
@@ -196,7 +204,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       metricsPublic: e.STEWARD_METRICS_PUBLIC === 'true',
       ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     },
+    runtimes: runtimeTargets(e),
+    batchOutputDir: e.STEWARD_BATCH_OUTPUT_DIR ?? join(e.STEWARD_DATA_DIR, 'batch'),
   };
+}
+
+function runtimeTargets(e: z.output<typeof envSchema>): RuntimeTargets {
+  try {
+    return parseRuntimeTargets(e);
+  } catch (err) {
+    if (err instanceof RuntimeTargetsError) throw new ConfigError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
 }
 
 /** TLS material for a Temporal connection, read from the configured PEM files. */

@@ -20,11 +20,18 @@ const targetSchema = z.strictObject({
   repository: z.string({ error: 'must be a directory path' }).min(1, 'must be a directory path'),
 });
 
+/** The manifest's `deploymentTarget` pattern. */
+const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
 const targetsSchema = z
-  .record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a target name (lower-case letters, digits, ".", "_", "-")'), targetSchema, {
-    error: 'must be a JSON object of targets',
-  })
-  .refine((targets) => Object.keys(targets).length > 0, 'must name at least one target');
+  .record(z.string(), targetSchema, { error: 'must be a JSON object of targets' })
+  .superRefine((targets, ctx) => {
+    const names = Object.keys(targets);
+    if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one target' });
+    for (const name of names) {
+      if (!TARGET_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a target name (lower-case letters, digits, ".", "_", "-")' });
+    }
+  });
 
 export class RuntimeTargetsError extends Error {
   override readonly name = 'RuntimeTargetsError';

@@ -3,11 +3,13 @@ import { userInfo } from 'node:os';
 import { ensureTemporalCli, TemporalCliNotFoundError } from '../platform/temporal-cli.js';
 import { findPostgresBinDir } from '../test/harness/postgres-cluster.js';
 import { ensureJavaTestServer, TestServerNotFoundError } from '../test/harness/java-test-server.js';
+import { ensureMlserver, MlserverNotFoundError } from '../test/harness/mlserver.js';
 
 /**
  * Runs before `npm test`: makes sure the real servers the suite needs exist on this machine. The Temporal CLI
  * is found or built (see platform/temporal-cli.ts); the time-skipping test server of the workflow tests is found or
- * installed from Maven Central (see test/harness/java-test-server.ts); PostgreSQL server binaries are installed from Debian's
+ * installed from Maven Central (see test/harness/java-test-server.ts); MLServer's virtual environment is created
+ * once (see test/harness/mlserver.ts); PostgreSQL server binaries are installed from Debian's
  * packages when missing and we may (root with apt-get), unless DATABASE_URL points at a server already.
  */
 const say = (m: string) => process.stderr.write(`[test-tools] ${m}\n`);
@@ -26,6 +28,15 @@ try {
   say(`time-skipping test server: ${server.path} (${server.source})`);
 } catch (err) {
   if (!(err instanceof TestServerNotFoundError)) throw err;
+  say(err.message);
+  process.exit(1);
+}
+
+try {
+  const mlserver = await ensureMlserver({ say });
+  say(`MLServer: ${mlserver.mlserver} (${mlserver.source})`);
+} catch (err) {
+  if (!(err instanceof MlserverNotFoundError)) throw err;
   say(err.message);
   process.exit(1);
 }
