@@ -26,6 +26,8 @@ import { templateRoutes } from './routes/templates.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { traceRequests } from './tracing.js';
+import { createGatewayService, type GatewayOptions } from './gateway/index.js';
+import { gatewayRoutes, SCORING_PREFIX } from './routes/gateway.js';
 
 export interface ApiOptions {
   readonly client: Client;
@@ -50,6 +52,8 @@ export interface ApiOptions {
   readonly tracer?: Tracer;
   /** `/metrics`: open without a token, and where a worker serves the SDK's metrics to append. */
   readonly metrics?: MetricsOptions;
+  /** The scoring gateway (`/v2/...`): runtimes per deployment target, windows, authentication. */
+  readonly gateway?: GatewayOptions;
 }
 
 export interface MetricsOptions {
@@ -73,8 +77,9 @@ const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 const callerKey = (authorization: string | undefined, ip: string) => (authorization ? `t:${hashToken(authorization)}` : `a:${ip}`);
 
 /** The API options that come from configuration, for the entry points that read it. */
-export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy' | 'metrics'> {
+export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy' | 'metrics' | 'gateway'> {
   return {
+    gateway: config.gateway,
     taskQueue: config.temporal.taskQueue,
     metrics: { public: config.telemetry.metricsPublic, ...(config.telemetry.workerMetricsAddress ? { sdkAddress: config.telemetry.workerMetricsAddress } : {}) },
     readPolicy: config.reading.policy,
@@ -107,7 +112,11 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry after ${context.after}`),
   });
   // Per caller: the credential's hash when there is one (never the credential itself), else the address.
-  app.addHook('onRequest', app.rateLimit({ max: perCaller, keyGenerator: (request) => callerKey(request.headers.authorization, request.ip) }));
+  // Scoring traffic is a service's volume, not a person's: the gateway's routes have their own limit.
+  const perCallerLimit = app.rateLimit({ max: perCaller, keyGenerator: (request) => callerKey(request.headers.authorization, request.ip) });
+  app.addHook('onRequest', async function (request, reply) {
+    if (!request.url.startsWith(SCORING_PREFIX)) await perCallerLimit.call(this, request, reply);
+  });
   // Bodies are parsed only for a route that exists, after its guard (an onRequest hook) has authenticated and
   // authorised the caller: an unknown route answers 404 before a byte of its body is read.
   app.addHook('onRequest', async (request) => {
@@ -144,5 +153,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(templateRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(tokenRoutes, deps);
+  const gateway = createGatewayService({ db: options.db, lifecycles: deps.lifecycles, authenticate: deps.authenticate, logger: options.logger ?? false, ...(options.gateway ? { options: options.gateway } : {}) });
+  app.addHook('onClose', () => gateway.close());
+  await app.register(gatewayRoutes, { service: gateway });
   return app;
 }

@@ -22,7 +22,7 @@ export const principalId = z.string().regex(PRINCIPAL_PATTERN, 'must be 1-128 le
 export const tokenRequestSchema = z.strictObject({
   principal: principalId,
   roles: z
-    .array(z.string().refine(isRole, 'must be engineer, auditor, admin or approver:<group> (lower-case group)'))
+    .array(z.string().refine(isRole, 'must be engineer, auditor, admin, scorer or approver:<group> (lower-case group)'))
     .min(1, 'must name at least one role')
     .max(20)
     .refine((r) => new Set(r).size === r.length, 'must not repeat a role'),

@@ -3,6 +3,7 @@ import * as initial from './migrations/0001_initial.js';
 import * as inventory from './migrations/0002_inventory.js';
 import * as governance from './migrations/0003_governance.js';
 import * as templates from './migrations/0004_templates.js';
+import * as gateway from './migrations/0005_gateway.js';
 
 /** Migrations are listed in code, not read from disk, so they ship inside any bundle unchanged. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_inventory': inventory,
   '0003_governance': governance,
   '0004_templates': templates,
+  '0005_gateway': gateway,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

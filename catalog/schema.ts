@@ -152,6 +152,28 @@ export interface WebhookDeliveriesTable {
   delivered_at: Timestamp | null;
 }
 
+/** A request the scoring gateway answered, for joining ground-truth labels to what the model said. */
+export interface GatewayRequestsTable {
+  seq: Generated<string>;
+  request_id: string;
+  model_version_id: string;
+  deployment_id: string;
+  window_id: string;
+  at: Timestamp;
+  outputs: Json<unknown>;
+}
+
+/** A window the scoring gateway closed: the observation sent to the lifecycle, and its sample of exchanges. */
+export interface GatewayWindowsTable {
+  id: string;
+  model_version_id: string;
+  deployment_id: string;
+  window_start: Timestamp;
+  window_end: Timestamp;
+  observation: Json<unknown>;
+  sample: Json<unknown>;
+}
+
 export interface CatalogSchema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -166,6 +188,8 @@ export interface CatalogSchema {
   events: EventsTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  gateway_requests: GatewayRequestsTable;
+  gateway_windows: GatewayWindowsTable;
 }
 
 /** Tables that are a projection of lifecycle histories, child tables first; `reconcile` rebuilds exactly these. */

@@ -1,7 +1,7 @@
 /**
  * Who did something. Roles are fixed words plus approver groups, so a typo in a role is a type error.
  */
-export type Role = 'engineer' | 'auditor' | 'admin' | `approver:${string}`;
+export type Role = 'engineer' | 'auditor' | 'admin' | 'scorer' | `approver:${string}`;
 
 export interface Principal {
   readonly id: string;
@@ -10,7 +10,7 @@ export interface Principal {
   readonly teams?: readonly string[];
 }
 
-const ROLE_PATTERN = /^(engineer|auditor|admin|approver:[a-z0-9][a-z0-9_-]*)$/;
+const ROLE_PATTERN = /^(engineer|auditor|admin|scorer|approver:[a-z0-9][a-z0-9_-]*)$/;
 
 export function isRole(value: string): value is Role {
   return ROLE_PATTERN.test(value);

@@ -48,6 +48,11 @@ const envSchema = z.object({
   STEWARD_WORKER_METRICS_ADDRESS: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
   STEWARD_METRICS_PUBLIC: z.enum(['true', 'false']).default('false'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  STEWARD_GATEWAY_WINDOW_SECONDS: z.coerce.number().min(0.1).default(60),
+  STEWARD_GATEWAY_WINDOW_MAX_REQUESTS: z.coerce.number().int().min(1).default(100_000),
+  STEWARD_GATEWAY_PUBLIC: z.enum(['true', 'false']).default('false'),
+  STEWARD_GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  STEWARD_GATEWAY_TIMEOUT_SECONDS: z.coerce.number().min(0.1).default(30),
   STEWARD_RUNTIMES: z.string().optional(),
   STEWARD_RUNTIME_PORT: z.string().optional(),
   STEWARD_BATCH_OUTPUT_DIR: z.string().min(1).optional(),
@@ -87,10 +92,21 @@ export interface StewardConfig {
   /** How long a stopping worker lets running activities finish before cancelling them. */
   readonly shutdownGraceMs: number;
   readonly telemetry: TelemetrySettings;
+  /** The scoring gateway's windows, authentication, rate limit and runtime timeout. */
+  readonly gateway: GatewaySettings;
   /** Deployment targets (STEWARD_RUNTIMES): which runtime serves a manifest's `deploymentTarget`. */
   readonly runtimes: RuntimeTargets;
   /** Where batch scoring writes its predictions. */
   readonly batchOutputDir: string;
+}
+
+export interface GatewaySettings {
+  readonly windowMs: number;
+  readonly maxWindowRequests: number;
+  readonly public: boolean;
+  /** 0: scoring is not rate-limited. */
+  readonly rateLimitPerMinute: number;
+  readonly timeoutMs: number;
 }
 
 export interface TelemetrySettings {
@@ -203,6 +219,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       ...(e.STEWARD_WORKER_METRICS_ADDRESS ? { workerMetricsAddress: e.STEWARD_WORKER_METRICS_ADDRESS } : {}),
       metricsPublic: e.STEWARD_METRICS_PUBLIC === 'true',
       ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+    },
+    gateway: {
+      windowMs: e.STEWARD_GATEWAY_WINDOW_SECONDS * 1000,
+      maxWindowRequests: e.STEWARD_GATEWAY_WINDOW_MAX_REQUESTS,
+      public: e.STEWARD_GATEWAY_PUBLIC === 'true',
+      rateLimitPerMinute: e.STEWARD_GATEWAY_RATE_LIMIT_PER_MINUTE,
+      timeoutMs: e.STEWARD_GATEWAY_TIMEOUT_SECONDS * 1000,
     },
     runtimes: runtimeTargets(e),
     batchOutputDir: e.STEWARD_BATCH_OUTPUT_DIR ?? join(e.STEWARD_DATA_DIR, 'batch'),

@@ -122,7 +122,7 @@ describe('API tokens on PostgreSQL', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe('steward: POST /tokens failed with 403: erin lacks the role this needs: admin\n');
     const bad = await steward(env, 'token', 'create', '--principal', 'eve', '--role', 'engineer', 'root');
-    expect(bad).toMatchObject({ code: 1, stderr: 'steward: --role "root": must be engineer, auditor, admin or approver:<group> (lower-case group)\n' });
+    expect(bad).toMatchObject({ code: 1, stderr: 'steward: --role "root": must be engineer, auditor, admin, scorer or approver:<group> (lower-case group)\n' });
   }, 60_000);
 
   it('steward token create / revoke straight on the PostgreSQL catalog, effective at once in the API', async () => {

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { InferenceRequest, InferenceResponse, ModelMetadata } from '../../runtimes/protocol.js';
+import type { ModelRuntime } from '../../runtimes/runtime.js';
+import { DEFAULT_TOLERANCE, outputsAgree, type Tolerance } from './compare.js';
+import { summariseTensors, type RequestLog } from './request-log.js';
+import { pickRoute, routeForVersion, type Random } from './router.js';
+import type { ModelRoutes, Route, RoutingTable } from './routing-table.js';
+import type { GatewayWindows } from './windows.js';
+
+/** A failure the gateway answers with, in the protocol's shape: `{ "error": message }`. */
+export class GatewayError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GatewayDeps {
+  readonly routing: RoutingTable;
+  /** The runtime serving a deployment target; undefined when the target has none configured. */
+  readonly runtimeFor: (target: string) => ModelRuntime | undefined;
+  readonly windows: GatewayWindows;
+  readonly requestLog?: RequestLog;
+  readonly random?: Random;
+  readonly tolerance?: Tolerance;
+  /** A runtime that has not answered by then has failed the request. */
+  readonly timeoutMs?: number;
+  readonly log?: (level: 'warn' | 'info', message: string, detail?: Record<string, unknown>) => void;
+}
+
+/**
+ * How a runtime's failure counts. A 4xx (other than 429) is the runtime refusing a malformed request: the
+ * caller's mistake, answered 400 and not counted against the model. Everything else (a 5xx, a timeout, no
+ * connection) is the model's error: counted in its window and answered 503.
+ */
+export function runtimeFailure(err: unknown): 'caller' | 'model' {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429 ? 'caller' : 'model';
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The scoring gateway: routes each V2 request by the model's live traffic split, answers with the chosen
+ * deployment's outputs under the model's own name, mirrors it to shadows without waiting for them, and
+ * counts everything into the deployments' windows.
+ */
+export class Gateway {
+  private readonly random: Random;
+  private readonly tolerance: Tolerance;
+  private readonly timeoutMs: number;
+  private readonly mirrors = new Set<Promise<void>>();
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.random = deps.random ?? Math.random;
+    this.tolerance = deps.tolerance ?? DEFAULT_TOLERANCE;
+    this.timeoutMs = deps.timeoutMs ?? 30_000;
+  }
+
+  private async routesOf(modelName: string): Promise<ModelRoutes> {
+    const routes = await this.deps.routing.routes(modelName);
+    if (!routes || (!routes.champion && routes.canaries.length === 0 && routes.shadows.length === 0)) {
+      throw new GatewayError(404, `model ${modelName} has no live deployment`);
+    }
+    return routes;
+  }
+
+  private async serving(modelName: string, version: string | undefined): Promise<{ routes: ModelRoutes; route: Route }> {
+    const routes = await this.routesOf(modelName);
+    const route = version === undefined ? pickRoute(routes, this.random) : routeForVersion(routes, version);
+    if (!route) {
+      throw new GatewayError(404, version === undefined ? `model ${modelName} has no live champion or canary` : `model ${modelName} has no live deployment of version ${version}`);
+    }
+    return { routes, route };
+  }
+
+  private runtimeOf(route: Route): ModelRuntime {
+    const runtime = this.deps.runtimeFor(route.target);
+    if (!runtime) throw new GatewayError(503, `deployment target ${route.target} of ${route.modelVersionId} has no runtime configured`);
+    return runtime;
+  }
+
+  async infer(modelName: string, version: string | undefined, request: InferenceRequest): Promise<InferenceResponse> {
+    const { routes, route } = await this.serving(modelName, version);
+    const runtime = this.runtimeOf(route);
+    const requestId = request.id ?? randomUUID();
+    const forwarded: InferenceRequest = { ...request, id: requestId };
+    const started = performance.now();
+    let response: InferenceResponse;
+    try {
+      response = await runtime.infer(route.runtimeName, forwarded, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      if (runtimeFailure(err) === 'caller') {
+        this.deps.windows.refused(route);
+        throw new GatewayError(400, `model ${modelName} refused the request: ${messageOf(err)}`);
+      }
+      this.deps.windows.failed(route);
+      throw new GatewayError(503, `model ${modelName} (version ${route.version}) is unavailable: ${messageOf(err)}`);
+    }
+    const latencyMs = performance.now() - started;
+    this.deps.windows.answered(route, latencyMs, () => ({ requestId, inputs: summariseTensors(request.inputs), outputs: summariseTensors(response.outputs) }));
+    this.deps.requestLog?.add({
+      requestId,
+      modelVersionId: route.modelVersionId,
+      deploymentId: route.deploymentId,
+      windowId: this.deps.windows.currentWindowId(route),
+      at: new Date(),
+      outputs: summariseTensors(response.outputs),
+    });
+    // Only requests the champion answered are mirrored: a shadow is compared with the champion, not a canary.
+    if (route.strategy === 'replace' && version === undefined) {
+      for (const shadow of routes.shadows) this.mirror(shadow, forwarded, response, latencyMs);
+    }
+    return { ...response, model_name: modelName, model_version: route.version, id: requestId };
+  }
+
+  /** Sends a copy to a shadow in the background; its answer is compared and counted, never returned. */
+  private mirror(shadow: Route, request: InferenceRequest, championAnswer: InferenceResponse, championLatencyMs: number): void {
+    const runtime = this.deps.runtimeFor(shadow.target);
+    if (!runtime) {
+      this.deps.windows.failed(shadow);
+      return;
+    }
+    const started = performance.now();
+    const done = runtime
+      .infer(shadow.runtimeName, request, { signal: AbortSignal.timeout(this.timeoutMs) })
+      .then(
+        (answer) => {
+          this.deps.windows.answered(shadow, performance.now() - started, () => ({ requestId: request.id!, inputs: summariseTensors(request.inputs), outputs: summariseTensors(answer.outputs) }));
+          this.deps.windows.shadowCompared(shadow, outputsAgree(championAnswer, answer, this.tolerance), championLatencyMs);
+        },
+        (err: unknown) => {
+          if (runtimeFailure(err) === 'caller') this.deps.windows.refused(shadow);
+          else this.deps.windows.failed(shadow);
+        },
+      )
+      .catch((err: unknown) => this.deps.log?.('warn', 'shadow comparison failed', { err: messageOf(err), deploymentId: shadow.deploymentId }))
+      .finally(() => this.mirrors.delete(done));
+    this.mirrors.add(done);
+  }
+
+  /** Waits for shadow copies still in flight (shutdown, tests). */
+  async settled(): Promise<void> {
+    while (this.mirrors.size > 0) await Promise.all([...this.mirrors]);
+  }
+
+  async metadata(modelName: string, version: string | undefined): Promise<ModelMetadata> {
+    const routes = await this.routesOf(modelName);
+    // The champion describes the model; a version path describes that version.
+    const route = version === undefined ? (routes.champion ?? routes.canaries[0]) : routeForVersion(routes, version);
+    if (!route) throw new GatewayError(404, `model ${modelName} has no live deployment${version === undefined ? ' serving traffic' : ` of version ${version}`}`);
+    let metadata: ModelMetadata;
+    try {
+      metadata = await this.runtimeOf(route).metadata(route.runtimeName, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError(503, `model ${modelName} (version ${route.version}) is unavailable: ${messageOf(err)}`);
+    }
+    const versions = [routes.champion, ...routes.canaries].filter((r): r is Route => r !== null).map((r) => r.version);
+    return { ...metadata, name: modelName, versions };
+  }
+
+  /** Whether live deployments can be read: the server's readiness. */
+  async routesReadable(): Promise<boolean> {
+    try {
+      await this.deps.routing.routes('');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ready when the deployment that would answer is loaded and ready in its runtime. */
+  async ready(modelName: string, version: string | undefined): Promise<boolean> {
+    let route: Route;
+    try {
+      route = (await this.serving(modelName, version)).route;
+    } catch (err) {
+      if (err instanceof GatewayError && err.statusCode === 404) return false;
+      throw err;
+    }
+    const runtime = this.deps.runtimeFor(route.target);
+    if (!runtime) return false;
+    try {
+      return await runtime.ready(route.runtimeName, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { CatalogDb } from '../../catalog/db.js';
+import { parseModelVersionId } from '../../core/model-id.js';
+import type { GatewaySettings } from '../../platform/config.js';
+import type { ModelRuntime } from '../../runtimes/runtime.js';
+import { observationSignal } from '../../workflows/messages.js';
+import type { Authenticator } from '../authn.js';
+import type { Lifecycles } from '../lifecycles.js';
+import { cachedAuthenticator } from './auth-cache.js';
+import type { Tolerance } from './compare.js';
+import { Gateway } from './gateway.js';
+import { RequestLog } from './request-log.js';
+import type { Random } from './router.js';
+import { createRoutingTable } from './routing-table.js';
+import { GatewayWindows, type SendObservation } from './windows.js';
+
+export { Gateway, GatewayError } from './gateway.js';
+export type { GatewaySettings };
+
+/** The runtime serving a deployment target, or undefined when none is configured for it. */
+export type RuntimeResolver = (target: string) => ModelRuntime | undefined;
+
+export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = { windowMs: 60_000, maxWindowRequests: 100_000, public: false, rateLimitPerMinute: 0, timeoutMs: 30_000 };
+
+export interface GatewayOptions extends Partial<GatewaySettings> {
+  readonly runtimeFor?: RuntimeResolver;
+  /** Tests: a seeded traffic split and a tighter comparison. */
+  readonly random?: Random;
+  readonly tolerance?: Tolerance;
+  /** How long the routing table is served before the catalog is read again. */
+  readonly routesTtlMs?: number;
+}
+
+export interface GatewayService {
+  readonly gateway: Gateway;
+  readonly settings: GatewaySettings;
+  readonly windows: GatewayWindows;
+  readonly requestLog: RequestLog;
+  /** The API's authenticator with principals cached briefly, for the scoring hot path. */
+  readonly authenticate: Authenticator;
+  /** Closes open windows, sends them, and writes what is buffered: at shutdown. */
+  close(): Promise<void>;
+}
+
+/** Sends a closed window to its version's lifecycle; an ended lifecycle is `gone`, anything else is retried. */
+export function lifecycleSender(lifecycles: Lifecycles): SendObservation {
+  return async (modelVersionId, observation) => {
+    const ref = parseModelVersionId(modelVersionId);
+    if (!ref.ok) return 'gone';
+    try {
+      await lifecycles.handle(ref.value).signal(observationSignal, observation);
+      return 'sent';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'gone';
+      throw err;
+    }
+  };
+}
+
+export function createGatewayService(deps: {
+  db: CatalogDb;
+  lifecycles: Lifecycles;
+  authenticate: Authenticator;
+  options?: GatewayOptions;
+  logger?: Logger | false;
+}): GatewayService {
+  const options = deps.options ?? {};
+  const settings: GatewaySettings = {
+    windowMs: options.windowMs ?? DEFAULT_GATEWAY_SETTINGS.windowMs,
+    maxWindowRequests: options.maxWindowRequests ?? DEFAULT_GATEWAY_SETTINGS.maxWindowRequests,
+    public: options.public ?? DEFAULT_GATEWAY_SETTINGS.public,
+    rateLimitPerMinute: options.rateLimitPerMinute ?? DEFAULT_GATEWAY_SETTINGS.rateLimitPerMinute,
+    timeoutMs: options.timeoutMs ?? DEFAULT_GATEWAY_SETTINGS.timeoutMs,
+  };
+  const logger = deps.logger || undefined;
+  const log = (level: 'warn' | 'info', message: string, detail: Record<string, unknown> = {}) => logger?.[level](detail, message);
+  const requestLog = new RequestLog(deps.db, { log });
+  const windows = new GatewayWindows({
+    windowMs: settings.windowMs,
+    maxRequests: settings.maxWindowRequests,
+    send: lifecycleSender(deps.lifecycles),
+    closed: (route, observation, window) =>
+      requestLog.addWindow({
+        id: observation.id,
+        modelVersionId: route.modelVersionId,
+        deploymentId: route.deploymentId,
+        start: new Date(window.start),
+        end: new Date(window.end),
+        observation,
+        sample: window.sample,
+      }),
+    log,
+  });
+  const routing = createRoutingTable(deps.db, { ttlMs: options.routesTtlMs ?? 1000, onError: (err) => log('warn', 'gateway routes not refreshed', { err: String(err) }) });
+  const gateway = new Gateway({
+    routing,
+    runtimeFor: options.runtimeFor ?? (() => undefined),
+    windows,
+    requestLog,
+    timeoutMs: settings.timeoutMs,
+    log,
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.tolerance ? { tolerance: options.tolerance } : {}),
+  });
+  windows.start();
+  requestLog.start();
+  return {
+    gateway,
+    settings,
+    windows,
+    requestLog,
+    authenticate: cachedAuthenticator(deps.authenticate),
+    async close() {
+      await gateway.settled();
+      await windows.stop();
+      await requestLog.stop();
+    },
+  };
+}
