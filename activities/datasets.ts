@@ -24,11 +24,11 @@ export interface LoadedDataset {
 }
 
 /** pandas' default missing-value markers, so a file reads here as it reads in a notebook. */
-const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+export const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
 
-type Format = 'csv' | 'jsonl';
+export type Format = 'csv' | 'jsonl';
 
-function formatOf(uri: string): Format {
+export function formatOf(uri: string): Format {
   const path = new URL(uri).pathname.toLowerCase();
   if (path.endsWith('.csv')) return 'csv';
   if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) return 'jsonl';
@@ -83,7 +83,7 @@ class ColumnBuilder {
 }
 
 /** Rows as objects, in file order, from either format; row numbers count data rows from 1. */
-async function* rowsOf(format: Format, uri: string, bytes: Readable): AsyncGenerator<Record<string, unknown>> {
+export async function* rowsOf(format: Format, uri: string, bytes: Readable): AsyncGenerator<Record<string, unknown>> {
   if (format === 'csv') {
     const parser = parse({ columns: true, bom: true, skip_empty_lines: true });
     bytes.on('error', (err) => parser.destroy(err));
@@ -112,7 +112,7 @@ async function* rowsOf(format: Format, uri: string, bytes: Readable): AsyncGener
 }
 
 /** A refused location, an oversized file or a cancelled read keeps its own identity; other I/O errors are data problems. */
-function readProblem(uri: string, verb: string, err: unknown, options: ReadOptions): Error {
+export function readProblem(uri: string, verb: string, err: unknown, options: ReadOptions): Error {
   if (options.signal?.aborted) return options.signal.reason as Error;
   if (err instanceof ApplicationFailure) return err;
   return new DatasetProblem(`${uri}: could not ${verb}: ${(err as Error).message}`);
