@@ -79,7 +79,7 @@ const callerKey = (authorization: string | undefined, ip: string) => (authorizat
 /** The API options that come from configuration, for the entry points that read it. */
 export function apiOptionsFrom(config: StewardConfig): Pick<ApiOptions, 'taskQueue' | 'rateLimitPerMinute' | 'jwt' | 'signingKey' | 'readPolicy' | 'metrics' | 'gateway'> {
   return {
-    gateway: config.gateway,
+    gateway: { ...config.gateway, targets: config.runtimes },
     taskQueue: config.temporal.taskQueue,
     metrics: { public: config.telemetry.metricsPublic, ...(config.telemetry.workerMetricsAddress ? { sdkAddress: config.telemetry.workerMetricsAddress } : {}) },
     readPolicy: config.reading.policy,

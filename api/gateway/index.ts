@@ -4,6 +4,7 @@ import type { CatalogDb } from '../../catalog/db.js';
 import { parseModelVersionId } from '../../core/model-id.js';
 import type { GatewaySettings } from '../../platform/config.js';
 import type { ModelRuntime } from '../../runtimes/runtime.js';
+import { createRuntimes, type RuntimeTargets } from '../../runtimes/targets.js';
 import { observationSignal } from '../../workflows/messages.js';
 import type { Authenticator } from '../authn.js';
 import type { Lifecycles } from '../lifecycles.js';
@@ -24,6 +25,9 @@ export type RuntimeResolver = (target: string) => ModelRuntime | undefined;
 export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = { windowMs: 60_000, maxWindowRequests: 100_000, public: false, rateLimitPerMinute: 0, timeoutMs: 30_000 };
 
 export interface GatewayOptions extends Partial<GatewaySettings> {
+  /** The configured deployment targets; the gateway keeps one runtime client per target it scores on. */
+  readonly targets?: RuntimeTargets;
+  /** Instead of `targets`: the runtime for a target (tests, embedding). */
   readonly runtimeFor?: RuntimeResolver;
   /** Tests: a seeded traffic split and a tighter comparison. */
   readonly random?: Random;
@@ -57,6 +61,11 @@ export function lifecycleSender(lifecycles: Lifecycles): SendObservation {
     }
   };
 }
+
+/** The API process scores; workers stage and load models. */
+const refuseStaging = async () => {
+  throw new Error('the API process does not stage models; deployments load them from a worker');
+};
 
 export function createGatewayService(deps: {
   db: CatalogDb;
@@ -92,10 +101,13 @@ export function createGatewayService(deps: {
       }),
     log,
   });
+  const clients = !options.runtimeFor && options.targets ? createRuntimes(options.targets, { stage: refuseStaging }) : null;
+  const targetNames = new Set(options.targets?.names ?? []);
+  const runtimeFor: RuntimeResolver = options.runtimeFor ?? ((target) => (clients && targetNames.has(target) ? clients.forTarget(target) : undefined));
   const routing = createRoutingTable(deps.db, { ttlMs: options.routesTtlMs ?? 1000, onError: (err) => log('warn', 'gateway routes not refreshed', { err: String(err) }) });
   const gateway = new Gateway({
     routing,
-    runtimeFor: options.runtimeFor ?? (() => undefined),
+    runtimeFor,
     windows,
     requestLog,
     timeoutMs: settings.timeoutMs,
@@ -115,6 +127,7 @@ export function createGatewayService(deps: {
       await gateway.settled();
       await windows.stop();
       await requestLog.stop();
+      await clients?.close();
     },
   };
 }
