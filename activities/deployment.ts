@@ -1,35 +1,110 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { projectDeployment, projectDeploymentEnd } from '../catalog/projection.js';
-import type { Deployment, DeployInput, EndDeploymentInput } from '../core/deployment.js';
 import type { CatalogDb } from '../catalog/db.js';
+import type { Deployment, DeployInput, DeploymentProbe, EndDeploymentInput } from '../core/deployment.js';
+import { manifestSchema } from '../core/manifest.js';
+import { modelToServe, runtimeModelName, type ModelRuntime } from '../runtimes/runtime.js';
+import type { Runtimes } from '../runtimes/targets.js';
+
+/** The runtime serving each deployment target (runtimes/targets.ts); an unknown target throws. */
+export type RuntimeLookup = Pick<Runtimes, 'forTarget'>;
+
+/** The error type a deploy that can never succeed fails with: the lifecycle records it and stops retrying. */
+export const DEPLOY_REFUSED = 'DeployRefused';
+/** A health probe that gets no answer this quickly counts as failed. */
+const PROBE_TIMEOUT_MS = 5_000;
 
 /**
- * Deployment bookkeeping in the catalog: which version serves on which target, from when to when. This is
- * what "what was in production at time T" is answered from. Runtime calls (MLServer and friends) arrive with
- * the runtimes issue and will sit in front of these writes.
+ * Deployment: the model version loaded into its target's runtime, then the catalog rows that say which
+ * version serves on which target from when to when ("what was in production at time T"). Every step is
+ * idempotent by deployment id and runtime model name, so a worker killed anywhere in a deploy and retried
+ * leaves exactly one copy loaded and one row.
  */
-export function deploymentActivities(db: CatalogDb) {
+export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup) {
+  function runtimeOf(target: string): ModelRuntime {
+    try {
+      return runtimes.forTarget(target);
+    } catch (err) {
+      throw ApplicationFailure.create({ type: DEPLOY_REFUSED, message: (err as Error).message, nonRetryable: true });
+    }
+  }
+
+  async function probe(deploymentId: string): Promise<DeploymentProbe> {
+    const row = await db
+      .selectFrom('deployments')
+      .select(['to_time', 'end_reason', 'target', 'model_version_id'])
+      .where('id', '=', deploymentId)
+      .executeTakeFirst();
+    const ended = row?.to_time != null;
+    if (!row || ended) return { ended, endReason: row?.end_reason ?? null };
+    try {
+      const ready = await runtimeOf(row.target).ready(runtimeModelName(row.model_version_id), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      return { ended, endReason: null, ready, ...(ready ? {} : { problem: `runtime of target ${row.target} does not serve ${row.model_version_id}` }) };
+    } catch (err) {
+      return { ended, endReason: null, ready: false, problem: `runtime of target ${row.target} did not answer: ${(err as Error).message}` };
+    }
+  }
+
   return {
     async deployVersion(input: DeployInput): Promise<Deployment> {
+      const row = await db.selectFrom('model_versions').select('manifest').where('id', '=', input.modelVersionId).executeTakeFirstOrThrow();
+      const manifest = manifestSchema.parse(row.manifest);
+      const runtime = runtimeOf(input.target);
+      const model = modelToServe(manifest, input.modelVersionId);
+      const heartbeat = setInterval(() => Context.current().heartbeat('loading'), 2_000);
+      try {
+        // A version has one name and immutable artifacts: if it already serves (an earlier phase, a retried
+        // attempt), loading again would only interrupt it.
+        const serving = await runtime.ready(model.name).catch(() => false);
+        if (!serving) await runtime.load(model, { signal: Context.current().cancellationSignal });
+      } catch (err) {
+        throw asFailure(err, `loading ${input.modelVersionId} into target ${input.target}`);
+      } finally {
+        clearInterval(heartbeat);
+      }
       return projectDeployment(db, input);
     },
 
     /**
-     * One monitor cycle's health check: has this deployment been ended (replaced) behind the lifecycle's back?
-     * A missing row means the catalog is being rebuilt, not that the model left production.
+     * One health check: has this deployment been ended behind the lifecycle's back, and does its runtime still
+     * serve the version? A missing row means the catalog is being rebuilt, not that the model left production.
      */
-    async probeDeployment(input: { deploymentId: string }): Promise<{ ended: boolean; endReason: string | null }> {
-      const row = await db
-        .selectFrom('deployments')
-        .select(['to_time', 'end_reason'])
-        .where('id', '=', input.deploymentId)
-        .executeTakeFirst();
-      return { ended: row?.to_time != null, endReason: row?.end_reason ?? null };
+    async probeDeployment(input: { deploymentId: string }): Promise<DeploymentProbe> {
+      return probe(input.deploymentId);
     },
 
+    /**
+     * Ends a deployment row and, unless the version goes on serving in its next phase (`keepLoaded`) or under
+     * another live deployment, unloads it from the runtime: rollback, retirement and replacement free it.
+     */
     async endDeployment(input: EndDeploymentInput): Promise<void> {
       await projectDeploymentEnd(db, input);
+      if (input.keepLoaded) return;
+      const ended = await db.selectFrom('deployments').select(['target', 'model_version_id']).where('id', '=', input.deploymentId).executeTakeFirst();
+      if (!ended) return;
+      const stillLive = await db
+        .selectFrom('deployments')
+        .select('id')
+        .where('model_version_id', '=', ended.model_version_id)
+        .where('target', '=', ended.target)
+        .where('to_time', 'is', null)
+        .executeTakeFirst();
+      if (stillLive) return;
+      try {
+        await runtimeOf(ended.target).unload(runtimeModelName(ended.model_version_id), { signal: Context.current().cancellationSignal });
+      } catch (err) {
+        throw asFailure(err, `unloading ${ended.model_version_id} from target ${ended.target}`);
+      }
     },
   };
+}
+
+/** A runtime's refusal (4xx: bad artifact, unsupported framework) is final; outages (5xx, no answer) are retried. */
+function asFailure(err: unknown, doing: string): Error {
+  if (err instanceof ApplicationFailure) return err;
+  const retryable = (err as { retryable?: unknown }).retryable;
+  const message = `${doing}: ${(err as Error).message}`;
+  return retryable === false ? ApplicationFailure.create({ type: DEPLOY_REFUSED, message, nonRetryable: true }) : new Error(message);
 }
 
 export type { Deployment, DeployInput, EndDeploymentInput };

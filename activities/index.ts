@@ -1,7 +1,7 @@
 import type { CatalogDb } from '../catalog/db.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { catalogActivities } from './catalog.js';
-import { deploymentActivities } from './deployment.js';
+import { deploymentActivities, type RuntimeLookup } from './deployment.js';
 import type { monitoringActivities } from './monitoring.js';
 import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
@@ -15,6 +15,8 @@ export interface ActivityDeps {
   readonly evidence: ContentStore;
   /** Where artifacts may be read from and how much; webhooks use its network rules. */
   readonly reading: ReadSettings;
+  /** The runtime serving each deployment target. */
+  readonly runtimes: RuntimeLookup;
 }
 
 /** All activities of the lifecycle, grouped by concern and bound to their dependencies. */
@@ -23,7 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...catalogActivities(deps.db),
     ...testingActivities(deps.evidence),
     ...scanningActivities(deps.evidence, deps.reading),
-    ...deploymentActivities(deps.db),
+    ...deploymentActivities(deps.db, deps.runtimes),
     ...webhookActivities(deps.db, deps.reading.policy),
     ...archiveActivities(deps.evidence),
   };

@@ -252,6 +252,7 @@ const ACTIONS = {
   retrain: 'request a retrain of a deployed model version',
   retire: 'retire a model version',
   promote: "end the template's shadow or canary phase now and move on",
+  rollback: "end the template's shadow or canary phase now and roll the candidate back; the champion keeps serving",
 } as const;
 for (const [action, description] of Object.entries(ACTIONS)) {
   apiOptions(program.command(`${action} <model>`).description(description))

@@ -103,6 +103,7 @@ export type TransitionEvidence =
   | { readonly stage: 'deploy'; readonly step: string; readonly outcome: 'entered'; readonly detail: PhaseEnteredDetail }
   | { readonly stage: 'deploy'; readonly step: string; readonly outcome: 'passed' | 'failed'; readonly detail: { readonly reason: string; readonly breaches?: readonly string[] } }
   | { readonly stage: 'deploy'; readonly step?: undefined; readonly outcome: 'passed'; readonly detail: Deployment & { readonly strategy: DeployStrategy } }
+  | { readonly stage: 'deploy'; readonly step?: undefined; readonly outcome: 'failed'; readonly detail: { readonly reason: string } }
   | { readonly stage: AnyStage; readonly step: 'observation'; readonly outcome: 'passed' | 'breached'; readonly detail: WindowJudgedDetail }
   | { readonly stage: AnyStage; readonly step: 'drift'; readonly outcome: 'passed' | 'drifted'; readonly detail: DriftAbout & DriftSummary }
   | { readonly stage: AnyStage; readonly step: 'drift'; readonly outcome: 'failed'; readonly detail: DriftAbout & { readonly problem: string } }
@@ -110,7 +111,7 @@ export type TransitionEvidence =
   | { readonly stage: AnyStage; readonly step: 'template'; readonly outcome: 'migrated'; readonly detail: { readonly from: string; readonly to: string } }
   | { readonly stage: 'retrain'; readonly step?: undefined; readonly outcome: 'passed'; readonly detail: { readonly reason: string; readonly successor: string } }
   | { readonly stage: 'retrain'; readonly step?: undefined; readonly outcome: 'failed'; readonly detail: { readonly reason: string; readonly problem: string } }
-  | { readonly stage: 'retire'; readonly step?: undefined; readonly outcome: 'completed'; readonly detail: { readonly endedBy: EndedBy; readonly reason: string } }
+  | { readonly stage: 'retire'; readonly step?: undefined; readonly outcome: 'completed'; readonly detail: { readonly endedBy: EndedBy; readonly reason: string; readonly unloadProblem?: string } }
   | { readonly stage: AnyStage; readonly step: 'request'; readonly outcome: 'refused'; readonly detail: { readonly request: string; readonly reason: string; readonly problem: string } };
 
 /** Evidence of one kind, picked by its stage and outcome (and step where it tells kinds apart). */

@@ -42,6 +42,12 @@ export interface PromoteRequest extends RefusedByApi {
   readonly reason: string;
 }
 
+/** Ends a deployment phase (shadow, canary) now and rolls the candidate back; the champion keeps serving. */
+export interface RollbackRequest extends RefusedByApi {
+  readonly requestedBy: Principal;
+  readonly reason: string;
+}
+
 /** Sent by a retrained successor once it is deployed in this version's place. */
 export interface SupersededNotice {
   readonly successorWorkflowId: string;

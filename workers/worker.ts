@@ -3,7 +3,9 @@ import { Worker, type ActivityInterceptorsFactory, type NativeConnection, type W
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
 import type { ReadSettings } from '../activities/read-uri.js';
+import { createArtifactStager } from '../activities/runtime-staging.js';
 import { readSettingsFromEnv } from '../platform/config.js';
+import { createRuntimes, parseRuntimeTargets, type Runtimes } from '../runtimes/targets.js';
 import { createTracing, type Tracing } from '../platform/telemetry.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { computeTaskQueue } from '../core/task-queues.js';
@@ -31,6 +33,8 @@ export interface StewardWorkerOptions {
   readonly shutdownGraceMs?: number;
   /** Where workflow and activity spans go; spans are made and dropped when absent. */
   readonly tracing?: Tracing;
+  /** The runtimes deployments load into; STEWARD_RUNTIMES's targets when absent (closed with the worker). */
+  readonly runtimes?: Runtimes;
 }
 
 /** After the grace time, cancelled activities get this long to stop before the worker gives up on them. */
@@ -43,7 +47,11 @@ const HEARTBEAT_THROTTLE = '2 seconds';
 
 /** The workers of one process, run and stopped together. */
 export class StewardWorker {
-  constructor(private readonly workers: readonly Worker[]) {}
+  constructor(
+    private readonly workers: readonly Worker[],
+    /** Runtime clients this worker made, closed when it stops. */
+    private readonly ownRuntimes?: Runtimes,
+  ) {}
 
   /** Runs every worker until shutdown; if one fails, the others are shut down and the failure is raised. */
   async run(): Promise<void> {
@@ -54,6 +62,8 @@ export class StewardWorker {
       this.shutdown();
       await Promise.allSettled(runs);
       throw err;
+    } finally {
+      await this.ownRuntimes?.close();
     }
   }
 
@@ -93,6 +103,8 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     },
   };
   const workers: Worker[] = [];
+  const ownRuntimes = options.runtimes ? undefined : createRuntimes(parseRuntimeTargets(), { stage: createArtifactStager(reading) });
+  const runtimes = options.runtimes ?? ownRuntimes!;
   if (role !== 'compute') {
     // Load-time check of the released templates: a wrong option stops the worker here, naming it.
     templates.check(probeManifests());
@@ -103,12 +115,12 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
         // The bundle always carries the workflow interceptors (workers/bundle.ts), so their sink is always there.
         sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
-        activities: createActivities({ db: options.db, evidence: options.evidence, reading }),
+        activities: createActivities({ db: options.db, evidence: options.evidence, reading, runtimes }),
       }),
     );
   }
   if (role !== 'lifecycle') {
     workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities: monitoringActivities(options.evidence, reading) }));
   }
-  return new StewardWorker(workers);
+  return new StewardWorker(workers, ownRuntimes);
 }

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ApprovalRequest } from '../core/approval.js';
-import type { LifecycleStatus, PromoteRequest, RetireRequest, RetrainRequest, SupersededNotice } from '../core/lifecycle.js';
+import type { LifecycleStatus, PromoteRequest, RetireRequest, RetrainRequest, RollbackRequest, SupersededNotice } from '../core/lifecycle.js';
 import type { Observation } from '../core/observation.js';
 
 /**
@@ -12,10 +12,11 @@ export const approvalSignal = defineSignal<[ApprovalRequest]>('approval');
 export const retrainSignal = defineSignal<[RetrainRequest]>('retrain');
 export const retireSignal = defineSignal<[RetireRequest]>('retire');
 export const promoteSignal = defineSignal<[PromoteRequest]>('promote');
+export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
 export const observationSignal = defineSignal<[Observation]>('observation');
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 
 export type { ApprovalAttempt, ApprovalDecision, ApprovalRequest, ApprovalVerdict, RefusalReason } from '../core/approval.js';
-export type { LifecycleStatus, PromoteRequest, RefusedByApi, RetireRequest, RetrainRequest, SupersededNotice } from '../core/lifecycle.js';
+export type { LifecycleStatus, PromoteRequest, RefusedByApi, RetireRequest, RetrainRequest, RollbackRequest, SupersededNotice } from '../core/lifecycle.js';
 export type { DriftStatus, Observation } from '../core/observation.js';

@@ -7,7 +7,7 @@ import { modelPage, versionPage } from '../../catalog/inventory.js';
 import { authorize, anyRole, isRole, principalOf } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDeps } from '../server.js';
-import { observationSignal, promoteSignal, retireSignal, retrainSignal } from '../../workflows/messages.js';
+import { observationSignal, promoteSignal, retireSignal, retrainSignal, rollbackSignal } from '../../workflows/messages.js';
 import { METRIC_NAME_PATTERN } from '../../core/names.js';
 import { idempotencyHeaders, modelIdParams, modelRefParams } from './params.js';
 import { acceptYamlBodies, YAML_CONTENT_TYPES } from '../yaml.js';
@@ -37,7 +37,7 @@ const retrainBody = reasonBody.extend({
   metrics: z.record(z.string().min(1), z.number().finite()).optional(),
 });
 
-/** Registration and lifecycle control: register, read, report observations, promote, retrain, retire. */
+/** Registration and lifecycle control: register, read, report observations, promote, roll back, retrain, retire. */
 export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles, readPolicy }) => {
   const engineer = authorize(authenticate, isRole('engineer', 'admin'), 'engineer');
   acceptYamlBodies(app);
@@ -121,6 +121,20 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, a
       await lifecycles.handle(ref).signal(promoteSignal, { requestedBy: principalOf(request), reason: request.body.reason, ...(problem ? { refused: problem } : {}) });
       if (!phase) throw new ApiError(409, 'no_deployment_phase', `${modelVersionId(ref)} is not in a shadow or canary phase (stage ${stage})`);
       return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'promote', phase: phase.name });
+    },
+  );
+
+  app.post(
+    '/models/:id/rollback',
+    { schema: { params: modelIdParams, body: reasonBody }, onRequest: engineer },
+    async (request, reply) => {
+      const ref = request.params.id;
+      // Ends the shadow or canary phase now and unloads the candidate; the champion keeps serving.
+      const { phase, stage } = await lifecycles.runningStatus(ref);
+      const problem = phase ? undefined : `no shadow or canary phase is under way (stage ${stage})`;
+      await lifecycles.handle(ref).signal(rollbackSignal, { requestedBy: principalOf(request), reason: request.body.reason, ...(problem ? { refused: problem } : {}) });
+      if (!phase) throw new ApiError(409, 'no_deployment_phase', `${modelVersionId(ref)} is not in a shadow or canary phase (stage ${stage}); a promoted version is replaced by registering its successor`);
+      return reply.status(202).send({ modelVersionId: modelVersionId(ref), requested: 'rollback', phase: phase.name });
     },
   );
 

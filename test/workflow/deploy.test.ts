@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { observationSignal, promoteSignal } from '../../workflows/messages.js';
+import { MAX_PROBES_PER_PHASE } from '../../workflows/lifecycle/stages/deploy.js';
+import { observationSignal, promoteSignal, rollbackSignal } from '../../workflows/messages.js';
 import { DAY, decision, manifest, people, startLifecycleStack, type Lifecycle, type LifecycleStack } from './support/lifecycle-stack.js';
 
 /**
@@ -66,8 +67,10 @@ describe('shadow and canary phases', () => {
     const promoted = await s.fakes.transition(lifecycle.workflowId, 'deploy/shadow:passed');
     expect(promoted).toMatchObject({ actor: 'steward', detail: { reason: 'hold time elapsed, healthy' } });
     expect(Date.parse(promoted.at) - entered).toBeGreaterThanOrEqual(3 * DAY);
-    expect(ended(shadowId).map((c) => c.input.reason)).toEqual(['promoted after shadow']);
-    expect(s.fakes.callsOf('probeDeployment', lifecycle.workflowId).map((c) => c.input.deploymentId)).toEqual([shadowId]);
+    expect(ended(shadowId).map((c) => c.input)).toMatchObject([{ reason: 'promoted after shadow', keepLoaded: true }]);
+    // Probed through the hold (a 3-day hold spreads its 100 probes out) and once more before promotion.
+    const probes = s.fakes.callsOf('probeDeployment', lifecycle.workflowId).map((c) => c.input.deploymentId);
+    expect(probes).toEqual(Array.from({ length: MAX_PROBES_PER_PHASE }, () => shadowId));
 
     const canary = await s.fakes.transition(lifecycle.workflowId, 'deploy/canary:entered');
     expect(canary.detail).toMatchObject({ deploymentId: `${lifecycle.workflowId}/deploy/canary`, strategy: 'canary', trafficShare: 0.1 });
@@ -123,6 +126,43 @@ describe('shadow and canary phases', () => {
     expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'rolled-back', reason: 'shadow: pod evicted by the platform' });
     expect(s.fakes.path(lifecycle.workflowId).slice(-2)).toEqual(['deploy/shadow:failed', 'retire:completed']);
     expect(s.fakes.transitions(lifecycle.workflowId).at(-2)?.detail).toEqual({ reason: 'pod evicted by the platform' });
+  });
+
+  it('probes the runtime during the hold and rolls back at the first failed health check', async () => {
+    const { lifecycle, entered } = await inShadow();
+    const shadowId = `${lifecycle.workflowId}/deploy/shadow`;
+    s.fakes.failHealth(shadowId, 'runtime of target default does not serve the model');
+    await s.skip('2 hours');
+    const result = await s.result(lifecycle);
+    expect(result).toEqual({
+      modelVersionId: lifecycle.modelVersionId,
+      endedBy: 'rolled-back',
+      reason: 'shadow: health check failed: runtime of target default does not serve the model',
+    });
+    const failed = s.fakes.transitions(lifecycle.workflowId).at(-2)!;
+    expect(failed).toMatchObject({ step: 'shadow', outcome: 'failed', detail: { reason: 'health check failed: runtime of target default does not serve the model' } });
+    // The first probe after the failure caught it: one spread-out interval of a 3-day hold, not the hold's end.
+    expect(Date.parse(failed.at) - entered).toBeLessThan((3 * DAY) / MAX_PROBES_PER_PHASE + 60_000);
+    expect(ended(shadowId).map((c) => c.input.reason)).toEqual(['rolled back: health check failed: runtime of target default does not serve the model']);
+    expect(s.fakes.callsOf('deployVersion', lifecycle.workflowId)).toHaveLength(1);
+  });
+
+  it('rolls back on request, on the requester’s word, and refuses a rollback when no phase is under way', async () => {
+    const { lifecycle } = await inShadow();
+    await lifecycle.signal(rollbackSignal, { requestedBy: people.erin, reason: 'wrong feature order' });
+    const result = await s.result(lifecycle);
+    expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'rolled-back', reason: 'shadow: wrong feature order' });
+    expect(s.fakes.transitions(lifecycle.workflowId).at(-2)).toMatchObject({ step: 'shadow', outcome: 'failed', actor: 'erin', detail: { reason: 'rolled back on request: wrong feature order' } });
+    expect(ended(`${lifecycle.workflowId}/deploy/shadow`).map((c) => c.input)).toMatchObject([{ reason: 'rolled back on request: wrong feature order' }]);
+    expect(ended(`${lifecycle.workflowId}/deploy/shadow`)[0]!.input.keepLoaded).toBeUndefined();
+
+    const champion = await s.start({ manifest: manifest({ template: 'standard' }) });
+    await s.fakes.transition(champion.workflowId, 'approval:entered');
+    await s.attempt(champion, decision(people.ana));
+    await s.fakes.transition(champion.workflowId, 'monitor:passed');
+    await champion.signal(rollbackSignal, { requestedBy: people.erin, reason: 'too late' });
+    const refused = await s.fakes.transition(champion.workflowId, 'monitor/request:refused');
+    expect(refused).toMatchObject({ actor: 'erin', detail: { request: 'rollback', reason: 'too late', problem: 'no shadow or canary phase is under way (stage monitor)' } });
   });
 
   it('ends the phase deployment and retires when asked to mid-phase', async () => {

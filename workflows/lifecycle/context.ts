@@ -35,7 +35,7 @@ export interface LifecycleContext {
   /** Records one transition under the evidence's own stage (steps side by side each name theirs). */
   record(evidence: TransitionEvidence, actor: string, of?: { readonly report?: ReportRef }): Promise<void>;
   /** Records a request the lifecycle cannot act on in its stage (the signal itself is in history too). */
-  refuse(request: 'retrain' | 'promote', by: Principal, reason: string, problem: string): Promise<void>;
+  refuse(request: 'retrain' | 'promote' | 'rollback', by: Principal, reason: string, problem: string): Promise<void>;
   notify(key: string, type: string, data: Record<string, unknown>): Promise<void>;
 }
 

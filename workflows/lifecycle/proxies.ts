@@ -20,3 +20,15 @@ export const { scanArtifacts } = proxyActivities<LifecycleActivities>({
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes: ['UriNotAllowed', 'ArtifactTooLarge'] },
 });
+
+/**
+ * Loading a model into a runtime (and unloading it) takes as long as the model needs: heartbeats tell a dead
+ * worker from a slow load. A refusal (unknown target, unsupported framework, bad artifact) is final; an outage
+ * is retried for a few minutes before the lifecycle records the deploy as failed.
+ */
+export const runtimeActivities = proxyActivities<LifecycleActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['DeployRefused'] },
+});
+

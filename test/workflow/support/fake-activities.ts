@@ -76,6 +76,7 @@ export class FakeActivities {
   readonly deployments = new Map<string, FakeDeployment>();
   private readonly scans = new Map<string, ScanBehaviour>();
   private readonly drifts = new Map<string, DriftBehaviour>();
+  private readonly unhealthy = new Map<string, string>();
   private readonly changed = new EventEmitter().setMaxListeners(100);
 
   /** Sets what the scan of this lifecycle finds (default: low-severity findings only). */
@@ -93,6 +94,11 @@ export class FakeActivities {
     const deployment = this.deployments.get(deploymentId);
     if (!deployment) throw new Error(`no deployment ${deploymentId} (known: ${[...this.deployments.keys()].join(', ')})`);
     deployment.ended = { at: new Date().toISOString(), reason };
+  }
+
+  /** Makes the deployment's runtime stop serving it: probes answer not ready, with this problem. */
+  failHealth(deploymentId: string, problem: string): void {
+    this.unhealthy.set(deploymentId, problem);
   }
 
   callsOf(activity: string, workflowId?: string): RecordedCall[] {
@@ -242,7 +248,9 @@ export class FakeActivities {
       probeDeployment: async (input) => {
         this.record('probeDeployment', input);
         const ended = this.deployments.get(input.deploymentId)?.ended ?? null;
-        return { ended: ended !== null, endReason: ended?.reason ?? null };
+        const problem = this.unhealthy.get(input.deploymentId);
+        if (ended || !problem) return { ended: ended !== null, endReason: ended?.reason ?? null, ready: true };
+        return { ended: false, endReason: null, ready: false, problem };
       },
       endDeployment: async (input) => {
         this.record('endDeployment', input);

@@ -1,86 +1,86 @@
-import { condition, getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
-import type { Deployment, DeployPhaseStatus } from '../../../core/deployment.js';
-import type { LifecycleCheckpoint, Lineage, PromoteRequest, Stop } from '../../../core/lifecycle.js';
+import { ActivityFailure, condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import { whyNotServing, type Deployment, type DeployInput, type DeployPhaseStatus } from '../../../core/deployment.js';
+import type { LifecycleCheckpoint, Lineage, PromoteRequest, RollbackRequest, Stop } from '../../../core/lifecycle.js';
 import type { DeployPhase } from '../../dsl/plan.js';
-import { promoteSignal, supersededSignal } from '../../messages.js';
-import { activities, STEWARD } from '../proxies.js';
+import { promoteSignal, rollbackSignal, supersededSignal } from '../../messages.js';
+import { activities, runtimeActivities, STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
 import { judgeWindows } from './windows.js';
+
+/** A phase's runtime is probed this often, so an unhealthy candidate is rolled back within about one interval. */
+export const PHASE_HEALTH_CHECK_MS = 10_000;
+/** Long holds spread their probes out: a phase never records more than this many. */
+export const MAX_PROBES_PER_PHASE = 100;
+/** Lifecycles that reach a phase on code with runtime health checks (older histories hold without them). */
+const HEALTH_CHECKS_PATCH = 'steward:phase-health-checks';
 
 /** The live deployment, the phase under way (shadow, canary), and a request to cut that phase short. */
 export interface DeploySlice {
   deployment: Deployment | null;
   phase: DeployPhaseStatus | null;
   promotion: PromoteRequest | null;
+  rollback: RollbackRequest | null;
 }
 
 export function deploySlice(resume: LifecycleCheckpoint | undefined): DeploySlice {
-  return { deployment: resume?.deployment ?? null, phase: null, promotion: null };
+  return { deployment: resume?.deployment ?? null, phase: null, promotion: null, rollback: null };
 }
 
 export function handle(ctx: LifecycleContext): void {
   const slice = ctx.state.deploy;
+  const noPhase = () => `no shadow or canary phase is under way (stage ${ctx.state.stage})`;
   setHandler(promoteSignal, async (request) => {
-    const problem = request.refused ?? (slice.phase ? null : `no shadow or canary phase is under way (stage ${ctx.state.stage})`);
+    const problem = request.refused ?? (slice.phase ? null : noPhase());
     if (problem) return ctx.refuse('promote', request.requestedBy, request.reason, problem);
     slice.promotion ??= request;
+  });
+  setHandler(rollbackSignal, async (request) => {
+    const problem = request.refused ?? (slice.phase ? null : noPhase());
+    if (problem) return ctx.refuse('rollback', request.requestedBy, request.reason, problem);
+    slice.rollback ??= request;
   });
 }
 
 /** Deploy: walks the template's phases (shadow, canary), then replaces the champion. */
 export async function run(ctx: LifecycleContext): Promise<Stop | null> {
-  const { manifest, lineage } = ctx.input;
+  const { lineage } = ctx.input;
   ctx.enter('deploy');
   for (const p of ctx.plan.deploy.phases) {
     const stop = await phase(ctx, p);
     if (stop) return stop;
   }
-  const deployment = await activities.deployVersion({
-    deploymentId: `${ctx.workflowId}/deploy`,
-    modelName: manifest.name,
-    modelVersionId: ctx.versionId,
-    target: manifest.deploymentTarget,
-    at: ctx.now(),
-  });
-  ctx.state.deploy.deployment = deployment;
-  await ctx.record({ stage: 'deploy', outcome: 'passed', detail: { ...deployment, strategy: 'replace' } }, STEWARD);
+  const deployed = await deploy(ctx, `${ctx.workflowId}/deploy`);
+  if (typeof deployed === 'string') return deployFailed(ctx, undefined, deployed);
+  ctx.state.deploy.deployment = deployed;
+  await ctx.record({ stage: 'deploy', outcome: 'passed', detail: { ...deployed, strategy: 'replace' } }, STEWARD);
   if (lineage) await notifyParentSuperseded(ctx, lineage);
   return null;
 }
 
 /**
- * One phase: the candidate takes its share of traffic for the hold time (or until someone promotes it),
- * then must still be healthy to go on. A phase ended behind the lifecycle's back rolls the version back.
+ * One phase: the candidate is loaded into its runtime and takes its share of traffic for the hold time (or
+ * until someone promotes it), its windows judged as they arrive and its runtime probed for health. A breach,
+ * a failed health check, a rollback request or a phase ended behind the lifecycle's back rolls it back at
+ * once; the champion never stopped serving.
  */
 async function phase(ctx: LifecycleContext, p: DeployPhase): Promise<Stop | null> {
-  const { manifest } = ctx.input;
   const slice = ctx.state.deploy;
-  const { retire, monitor } = ctx.state;
-  const phaseDeployment = await activities.deployVersion({
-    deploymentId: `${ctx.workflowId}/deploy/${p.name}`,
-    modelName: manifest.name,
-    modelVersionId: ctx.versionId,
-    target: manifest.deploymentTarget,
-    at: ctx.now(),
-    strategy: p.mode,
-    trafficShare: p.trafficShare,
-  });
+  const { retire } = ctx.state;
+  const deployed = await deploy(ctx, `${ctx.workflowId}/deploy/${p.name}`, { strategy: p.mode, trafficShare: p.trafficShare });
+  if (typeof deployed === 'string') return deployFailed(ctx, p.name, deployed);
   const until = new Date(Date.now() + p.holdMs).toISOString();
   slice.phase = { name: p.name, mode: p.mode, trafficShare: p.trafficShare, until };
   const step = p.name;
-  await ctx.record({ stage: 'deploy', step, outcome: 'entered', detail: { ...phaseDeployment, strategy: p.mode, trafficShare: p.trafficShare, until } }, STEWARD);
-  // Hold until the time is up or someone promotes; judge observed windows as they come, and stop at a breach.
+  await ctx.record({ stage: 'deploy', step, outcome: 'entered', detail: { ...deployed, strategy: p.mode, trafficShare: p.trafficShare, until } }, STEWARD);
+  const healthChecks = patched(HEALTH_CHECKS_PATCH);
   const holdEnds = Date.now() + p.holdMs;
-  const breaches: string[] = [];
-  while (await condition(() => slice.promotion !== null || retire.pending !== null || monitor.windows.length > 0, Math.max(holdEnds - Date.now(), 0))) {
-    if (!monitor.windows.length) break;
-    breaches.push(...(await judgeWindows(ctx)));
-    if (breaches.length) break;
-  }
+  const { breaches, unhealthy } = healthChecks ? await holdWithHealthChecks(ctx, holdEnds, deployed) : { breaches: await hold(ctx, holdEnds), unhealthy: null };
   const cut = slice.promotion;
+  const rollback = slice.rollback;
   slice.phase = null;
   slice.promotion = null;
-  const end = (reason: string) => activities.endDeployment({ deploymentId: phaseDeployment.deploymentId, at: ctx.now(), reason });
+  slice.rollback = null;
+  const end = (reason: string, keepLoaded = false) => endDeployment(ctx, { deploymentId: deployed.deploymentId, at: ctx.now(), reason, ...(keepLoaded ? { keepLoaded } : {}) });
 
   if (retire.pending) {
     await end(`retired during ${p.name}`);
@@ -91,16 +91,100 @@ async function phase(ctx: LifecycleContext, p: DeployPhase): Promise<Stop | null
     await ctx.record({ stage: 'deploy', step, outcome: 'failed', detail: { reason: 'monitor policy breached', breaches } }, STEWARD);
     return { endedBy: 'rolled-back', reason: `${p.name}: ${breaches.join('; ')}`, actor: STEWARD };
   }
-  const probe = await activities.probeDeployment({ deploymentId: phaseDeployment.deploymentId });
-  if (probe.ended) {
-    const reason = probe.endReason ?? 'phase deployment ended';
-    await ctx.record({ stage: 'deploy', step, outcome: 'failed', detail: { reason } }, STEWARD);
-    return { endedBy: 'rolled-back', reason: `${p.name}: ${reason}`, actor: STEWARD };
+  if (rollback) {
+    await end(`rolled back on request: ${rollback.reason}`);
+    await ctx.record({ stage: 'deploy', step, outcome: 'failed', detail: { reason: `rolled back on request: ${rollback.reason}` } }, rollback.requestedBy.id);
+    return { endedBy: 'rolled-back', reason: `${p.name}: ${rollback.reason}`, actor: rollback.requestedBy.id };
+  }
+  const problem = unhealthy ?? (await unhealthyBecause(deployed));
+  if (problem) {
+    await end(`rolled back: ${problem}`);
+    await ctx.record({ stage: 'deploy', step, outcome: 'failed', detail: { reason: problem } }, STEWARD);
+    return { endedBy: 'rolled-back', reason: `${p.name}: ${problem}`, actor: STEWARD };
   }
   const reason = cut ? `promoted early: ${cut.reason}` : 'hold time elapsed, healthy';
-  await end(`promoted after ${p.name}`);
+  await end(`promoted after ${p.name}`, true);
   await ctx.record({ stage: 'deploy', step, outcome: 'passed', detail: { reason } }, cut?.requestedBy.id ?? STEWARD);
   return null;
+}
+
+/** Is the phase's deployment gone, or its runtime no longer serving it? Null when healthy. */
+async function unhealthyBecause(deployed: Deployment): Promise<string | null> {
+  const probe = await activities.probeDeployment({ deploymentId: deployed.deploymentId });
+  return probe.ended ? (probe.endReason ?? 'phase deployment ended') : whyNotServing(probe);
+}
+
+/** What ends a hold early: a promotion, a rollback, a retirement, or an observed window. */
+const interrupted = (ctx: LifecycleContext) => () => {
+  const { deploy, retire, monitor } = ctx.state;
+  return deploy.promotion !== null || deploy.rollback !== null || retire.pending !== null || monitor.windows.length > 0;
+};
+
+/** Holds until `holdEnds` or until someone acts, judging windows as they come; stops at the first breach. */
+async function hold(ctx: LifecycleContext, holdEnds: number): Promise<string[]> {
+  const breaches: string[] = [];
+  while (await condition(interrupted(ctx), Math.max(holdEnds - Date.now(), 0))) {
+    if (!ctx.state.monitor.windows.length) break;
+    breaches.push(...(await judgeWindows(ctx)));
+    if (breaches.length) break;
+  }
+  return breaches;
+}
+
+/**
+ * The hold with the runtime probed between windows: every PHASE_HEALTH_CHECK_MS, or for long holds at most
+ * MAX_PROBES_PER_PHASE times in all, so a days-long shadow keeps its history small. (Traffic errors reach the
+ * lifecycle sooner, as windows from the gateway.) A failed probe ends the hold at once.
+ */
+async function holdWithHealthChecks(ctx: LifecycleContext, holdEnds: number, deployed: Deployment): Promise<{ breaches: string[]; unhealthy: string | null }> {
+  const every = Math.max(PHASE_HEALTH_CHECK_MS, Math.ceil((holdEnds - Date.now()) / MAX_PROBES_PER_PHASE));
+  for (let remaining = holdEnds - Date.now(); remaining > 0; remaining = holdEnds - Date.now()) {
+    const breaches = await hold(ctx, Date.now() + Math.min(remaining, every));
+    if (breaches.length || interrupted(ctx)()) return { breaches, unhealthy: null };
+    if (holdEnds - Date.now() <= 0) break;
+    const unhealthy = await unhealthyBecause(deployed);
+    if (unhealthy) return { breaches: [], unhealthy };
+  }
+  return { breaches: [], unhealthy: null };
+}
+
+/** Loads the version into its target's runtime and records the deployment row; a failure's message if it cannot. */
+async function deploy(ctx: LifecycleContext, deploymentId: string, phase: Pick<DeployInput, 'strategy' | 'trafficShare'> = {}): Promise<Deployment | string> {
+  const { manifest } = ctx.input;
+  try {
+    return await runtimeActivities.deployVersion({
+      deploymentId,
+      modelName: manifest.name,
+      modelVersionId: ctx.versionId,
+      target: manifest.deploymentTarget,
+      at: ctx.now(),
+      ...phase,
+    });
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return err.cause?.message ?? err.message;
+  }
+}
+
+async function deployFailed(ctx: LifecycleContext, step: string | undefined, problem: string): Promise<Stop> {
+  await ctx.record({ stage: 'deploy', ...(step ? { step } : {}), outcome: 'failed', detail: { reason: `deploy failed: ${problem}` } }, STEWARD);
+  return { endedBy: 'rolled-back', reason: `${step ? `${step}: ` : ''}deploy failed: ${problem}`, actor: STEWARD };
+}
+
+/**
+ * Ends a deployment row and unloads the version from its runtime. A runtime that stays unreachable does not
+ * hold the lifecycle: the row is ended (so no traffic goes there) and the problem is returned to be recorded.
+ */
+export async function endDeployment(ctx: LifecycleContext, input: Parameters<typeof runtimeActivities.endDeployment>[0]): Promise<string | null> {
+  try {
+    await runtimeActivities.endDeployment(input);
+    return null;
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const problem = err.cause?.message ?? err.message;
+    log.warn('could not unload the model', { deploymentId: input.deploymentId, problem, stage: ctx.state.stage });
+    return problem;
+  }
 }
 
 async function notifyParentSuperseded(ctx: LifecycleContext, link: Lineage): Promise<void> {
