@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchScoringActivities, type BatchScoringResult } from '../../activities/batch-scoring.js';
+import { batchScoringActivities, type BatchScoringRequest, type BatchScoringResult } from '../../activities/batch-scoring.js';
 import { createArtifactStager } from '../../activities/runtime-staging.js';
 import { startBuiltinRuntime, type BuiltinRuntime } from '../../runtimes/builtin/server.js';
 import { createOipRuntime, RuntimeError, type OipRuntime } from '../../runtimes/oip.js';
@@ -110,7 +110,7 @@ describe('Open Inference Protocol runtime on the built-in runtime', () => {
     });
     await writeFile(join(dir, 'applications.csv'), 'income,debt_to_income,age_band\n85000,0.2,41-65\n30000,0.6,26-40\n52000,0.1,18-25\n');
     const { scoreBatch } = batchScoringActivities({ runtimes: { forTarget: () => runtime }, reading: testReadSettings(), outputDir: join(dir, 'batch') });
-    const result: BatchScoringResult = await new MockActivityEnvironment().run(scoreBatch, {
+    const batch: BatchScoringRequest = {
       batchId: 'applications',
       modelVersionId: 'credit-rules@1.0.0',
       deploymentTarget: 'embedded',
@@ -120,7 +120,8 @@ describe('Open Inference Protocol runtime on the built-in runtime', () => {
         { name: 'age_band', type: 'category', nullable: false, categories: ['18-25', '26-40', '41-65', '65+'] },
       ],
       inputUri: pathToFileURL(join(dir, 'applications.csv')).href,
-    });
+    };
+    const result: BatchScoringResult = await new MockActivityEnvironment().run(scoreBatch, batch);
     expect(result.rows).toBe(3);
     const lines = (await readFile(fileURLToPath(result.outputUri), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([
