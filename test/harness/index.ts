@@ -18,6 +18,8 @@ import { bundleWorkflows } from '../../workers/bundle.js';
 import type { LifecyclePolicy } from '../../core/policy.js';
 import type { JwtSettings } from '../../api/authn.js';
 import type { ReadSettings } from '../../activities/read-uri.js';
+import type { Runtimes } from '../../runtimes/targets.js';
+import { sharedTestRuntime } from './runtimes.js';
 import { testReadSettings } from './reading.js';
 
 // Quiet the SDK's own logging in tests; failures surface through assertions. A test file may install its own
@@ -78,7 +80,14 @@ export interface RunningWorker {
 }
 
 /** A real Steward worker on the run's dev server, using the bundle built once in global setup. */
-export async function startTestWorker(options: { database: TestDatabase; taskQueue: string; workflowBundle?: { code: string }; reading?: ReadSettings }): Promise<RunningWorker> {
+export async function startTestWorker(options: {
+  database: TestDatabase;
+  taskQueue: string;
+  workflowBundle?: { code: string };
+  reading?: ReadSettings;
+  /** Where deployments load; the test file's shared built-in runtime when absent. */
+  runtimes?: Runtimes;
+}): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const code = options.workflowBundle?.code ?? (await readFile(inject('workflowBundlePath'), 'utf8'));
   const worker = await createStewardWorker({
@@ -89,6 +98,7 @@ export async function startTestWorker(options: { database: TestDatabase; taskQue
     evidence: options.database.evidence,
     workflowBundle: { code },
     reading: options.reading ?? testReadSettings(),
+    runtimes: options.runtimes ?? (await sharedTestRuntime()).runtimes,
   });
   const running = worker.run();
   return {

@@ -1,13 +1,17 @@
 import type { Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lifecycles } from '../../api/lifecycles.js';
 import { deploymentActivities } from '../../activities/deployment.js';
 import { projection } from '../../catalog/projection.js';
+import type { Deployment } from '../../core/deployment.js';
 import { manifestSchema } from '../../core/manifest.js';
 import { defaultPolicy } from '../../core/policy.js';
 import type { Principal } from '../../core/principal.js';
 import { approvalSignal, statusQuery } from '../../workflows/messages.js';
 import { sampleManifest } from '../harness/manifests.js';
+import { sharedTestRuntime } from '../harness/runtimes.js';
+import { runtimeModelName } from '../../runtimes/runtime.js';
 import { signalsIn } from '../harness/history.js';
 import {
   connectTestClient,
@@ -92,9 +96,11 @@ describe('durability and idempotency', () => {
     }
   });
 
-  it('deploys exactly once when the deploy activity is retried, even concurrently', async () => {
+  it('deploys exactly once when the deploy activity is retried, even concurrently: one row, one model loaded', async () => {
     const { registerVersion } = projection(database.db);
-    const { deployVersion } = deploymentActivities(database.db);
+    const runtime = await sharedTestRuntime();
+    const activities = deploymentActivities(database.db, runtime.runtimes);
+    const deployVersion = (input: Parameters<typeof activities.deployVersion>[0]): Promise<Deployment> => new MockActivityEnvironment().run(activities.deployVersion, input);
     const m = await manifest('deploy-retry');
     for (const version of ['1.0.0', '1.1.0']) {
       await registerVersion({
@@ -120,6 +126,12 @@ describe('durability and idempotency', () => {
     expect(rows.map((r) => [r.model_version_id, r.to_time?.toISOString() ?? null])).toEqual([
       [`${m.name}@1.0.0`, '2026-02-01T00:00:00.000Z'],
       [`${m.name}@1.1.0`, null],
+    ]);
+    // The built-in runtime serves each version once, under its one name.
+    const index = await runtime.runtimes.forTarget('default').index();
+    expect(index.filter((e) => e.name.startsWith(`${m.name}-v`)).map((e) => [e.name, e.state])).toEqual([
+      [runtimeModelName(`${m.name}@1.0.0`), 'READY'],
+      [runtimeModelName(`${m.name}@1.1.0`), 'READY'],
     ]);
   });
 });
