@@ -76,7 +76,8 @@ describe('the catalog as a projection of lifecycle histories', () => {
       'input:income:number',
       'input:debt_to_income:number',
       'input:age_band:category',
-      'output:default_probability:number',
+      'output:probability:number',
+      'output:label:integer',
     ]);
     expect(edges).toEqual([
       { kind: 'reference_data', from_ref: manifest.referenceDataset!.uri },
