@@ -103,8 +103,13 @@ export class OnnxModel implements LoadedModel {
       if (only && only.shape.length === single.shape.length && !this.fields?.includes(only.name)) {
         return { [single.name]: toOrt(single, only.name, flatValues(only), only.shape) };
       }
-      const { rows, columns } = toColumns(inputs, this.fields ?? [], true);
-      const fields = this.fields ?? [];
+      const fields = this.fields;
+      if (!fields) {
+        throw badRequest(
+          `send one tensor of shape [${single.shape.join(', ')}] (input ${single.name}): this model's model-settings.json declares no input fields to read one tensor per field`,
+        );
+      }
+      const { rows, columns } = toColumns(inputs, fields, true);
       const values = new Array<Value>(rows * fields.length);
       fields.forEach((field, j) => {
         const column = columns.get(field) as readonly Value[];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { inferenceRequestSchema, type InferenceResponse } from '../protocol.js';
 import { badRequest, type RuntimeError } from './errors.js';
@@ -37,7 +37,7 @@ export async function buildBuiltinRuntime(options: BuiltinRuntimeOptions): Promi
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : {}),
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     // A line per scoring request would cost more than the scoring; faults are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   // Bodies are JSON whatever the content type says (`curl -d @request.json` sends a form type, and MLServer

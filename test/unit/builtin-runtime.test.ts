@@ -159,6 +159,34 @@ describe('built-in runtime over HTTP', () => {
     expect((await call('GET', `/v2/models/${LINEAR}`)).json).toMatchObject({ platform: 'steward_linear', versions: ['2.0.0'] });
   });
 
+  it('a second load reloads in place: the changed artifact scores, still one READY copy', async () => {
+    await writeFile(
+      join(repository, LINEAR, 'limit.json'),
+      JSON.stringify({ kind: 'linear', features: ['income', 'debt_to_income'], coefficients: [0.2, -5000], intercept: 0 }),
+    );
+    expect((await load(LINEAR)).status).toBe(200);
+    const { json } = await infer(LINEAR, { inputs: [{ name: 'input-0', shape: [1, 2], datatype: 'FP64', data: [50_000, 0.2] }] });
+    expect((json as InferenceResponse).outputs[0]?.data).toEqual([9000]);
+    expect((await index()).filter((r) => r.name === LINEAR)).toEqual([{ name: LINEAR, version: '2.0.0', state: 'READY', reason: '' }]);
+  });
+
+  it('concurrent loads of one name all succeed and leave one READY copy', async () => {
+    const answers = await Promise.all([load(RULES), load(RULES), load(RULES)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect((await index()).filter((r) => r.name === RULES)).toEqual([{ name: RULES, version: '1.0.0', state: 'READY', reason: '' }]);
+  });
+
+  it('ONNX without declared fields takes only the [N, F] tensor, and says so', async () => {
+    await mkdir(join(repository, 'bare-scorer'));
+    await copyFile('examples/credit-scorer/model.onnx', join(repository, 'bare-scorer', 'model.onnx'));
+    await writeFile(join(repository, 'bare-scorer', 'model-settings.json'), JSON.stringify({ implementation: BUILTIN_IMPLEMENTATIONS.onnx, parameters: { uri: './model.onnx' } }));
+    expect((await load('bare-scorer')).status).toBe(200);
+    expect((await infer('bare-scorer', scorerRequest)).status).toBe(200);
+    const perField = await infer('bare-scorer', { inputs: [{ name: 'income', shape: [1], datatype: 'FP64', data: [1] }] });
+    expect(perField).toMatchObject({ status: 400, json: { error: expect.stringContaining('send one tensor of shape [-1, 5] (input features)') } });
+    expect((await call('POST', '/v2/repository/models/bare-scorer/unload')).status).toBe(200);
+  });
+
   it('bad tensors are 400s naming the input and the problem', async () => {
     const cases: [unknown, string][] = [
       [{ inputs: [{ name: 'features', shape: [1, 5], datatype: 'FP32', data: [1, 2, 3] }] }, 'input features: shape [1, 5] needs 5 values, got 3'],
