@@ -196,6 +196,9 @@ describe('built-in runtime over HTTP', () => {
       [{ inputs: [] }, 'inputs: at least one input tensor is required'],
       [{ inputs: [{ name: 'features', shape: [1, 5], datatype: 'FLOAT', data: [1, 2, 3, 4, 5] }] }, 'inputs.0.datatype'],
       [{ ...scorerRequest, outputs: [{ name: 'nope' }] }, 'output nope is not an output of this model (outputs: label, probability)'],
+      [null, 'body: '],
+      [{ inputs: [{ name: 'features', shape: [1, 5], datatype: 'FP32', data: [[[[1, 2, 3, 4, 5]]]] }] }, 'input features: shape [1, 5] needs 5 values, got 1'],
+      [{ inputs: [{ name: 'features', shape: [1, 5], datatype: 'INT64', data: [1, 2, 3, 4, 5.5] }] }, 'input features: value 4 (5.5) is not an integer (INT64)'],
     ];
     for (const [body, message] of cases) {
       const { status, json } = await infer(SCORER, body);
