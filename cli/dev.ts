@@ -17,6 +17,9 @@ import { failFastInterceptors, tracingClientInterceptors } from '../platform/tem
 import { ensureHistoryArchiver } from '../workers/archiver.js';
 import { createStewardWorker } from '../workers/worker.js';
 import { isPortFree } from './ports.js';
+import { createArtifactStager } from '../activities/runtime-staging.js';
+import { startBuiltinRuntime } from '../runtimes/builtin/server.js';
+import { createRuntimes, DEFAULT_RUNTIME_PORT, parseRuntimeTargets } from '../runtimes/targets.js';
 
 const DEV_PRINCIPALS: readonly { principal: string; roles: Role[] }[] = [
   { principal: 'dev-engineer', roles: ['engineer'] },
@@ -34,6 +37,13 @@ async function devServerPort(address: string): Promise<number | undefined> {
   return (await isPortFree(7233)) ? 7233 : undefined;
 }
 
+/** STEWARD_RUNTIME_PORT, else 8090 when free, else any free port. */
+async function builtinRuntimePort(): Promise<number> {
+  const configured = process.env.STEWARD_RUNTIME_PORT;
+  if (configured) return Number(configured);
+  return (await isPortFree(DEFAULT_RUNTIME_PORT)) ? DEFAULT_RUNTIME_PORT : 0;
+}
+
 /** A loopback port nobody listens on now, for the SDK's metrics endpoint. */
 function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +58,8 @@ function freeLoopbackPort(): Promise<number> {
 
 /**
  * `steward dev`: the whole stack in one process on embedded defaults. A Temporal dev server keeping history
- * in a SQLite file, the catalog in embedded PGlite (or DATABASE_URL), the worker and the API.
+ * in a SQLite file, the catalog in embedded PGlite (or DATABASE_URL), the built-in model runtime, the worker
+ * and the API with its scoring gateway.
  */
 export async function runDev(config: StewardConfig): Promise<void> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'steward-dev');
@@ -71,6 +82,11 @@ export async function runDev(config: StewardConfig): Promise<void> {
     tokens.push({ ...p, token: await createApiToken(db, p.principal, p.roles) });
   }
 
+  // Deployments go to the built-in runtime, in this process, unless STEWARD_RUNTIMES names runtimes of its own.
+  const builtin = process.env.STEWARD_RUNTIMES ? null : await startBuiltinRuntime({ repository: join(dataDir, 'models'), host: '127.0.0.1', port: await builtinRuntimePort() });
+  const targets = builtin ? parseRuntimeTargets({ STEWARD_RUNTIMES: JSON.stringify({ default: { kind: 'builtin', url: builtin.url, repository: join(dataDir, 'models') } }) }) : config.runtimes;
+  const runtimes = createRuntimes(targets, { stage: createArtifactStager(config.reading) });
+
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const worker = await createStewardWorker({
     connection: nativeConnection,
@@ -79,11 +95,22 @@ export async function runDev(config: StewardConfig): Promise<void> {
     db,
     evidence,
     tracing,
+    runtimes,
+    reading: config.reading,
   });
   const connection = await Connection.connect({ address: server.address, interceptors: failFastInterceptors() });
   const client = new Client({ connection, namespace: config.temporal.namespace, interceptors: tracingClientInterceptors(tracing.tracer) });
   const options = apiOptionsFrom(config);
-  const app = await buildApi({ ...options, metrics: { ...options.metrics, sdkAddress: sdkMetricsAddress }, client, db, evidence, logger, tracer: tracing.tracer });
+  const app = await buildApi({
+    ...options,
+    gateway: { ...options.gateway, targets },
+    metrics: { ...options.metrics, sdkAddress: sdkMetricsAddress },
+    client,
+    db,
+    evidence,
+    logger,
+    tracer: tracing.tracer,
+  });
   await ensureHistoryArchiver(client, config.temporal.taskQueue, config.archiveIntervalMs);
   const apiAddress = await app.listen({ host: config.host, port: config.port });
   const running = worker.run();
@@ -98,10 +125,14 @@ export async function runDev(config: StewardConfig): Promise<void> {
       `  Temporal UI:  ${server.uiAddress}`,
       `  Metrics:      ${apiAddress}/metrics   (${config.telemetry.metricsPublic ? 'no token' : 'any token'}; the SDK's own at http://${sdkMetricsAddress}/metrics)`,
       `  Catalog:      ${config.catalog.kind === 'embedded' ? `embedded PGlite in ${resolve(config.catalog.dataDir)}` : 'PostgreSQL (DATABASE_URL)'}`,
+      `  Runtime:      ${builtin ? `built-in, ${builtin.url} (models in ${join(dataDir, 'models')})` : `STEWARD_RUNTIMES (${targets.names.join(', ')})`}`,
+      `  Scoring:      ${apiAddress}/v2/models/<model>/infer   (Open Inference Protocol V2; any engineer token)`,
       '  API tokens (new on every start):',
       ...tokens.map((t) => `    ${t.principal.padEnd(13)} ${t.roles.join(',').padEnd(14)} ${t.token}`),
-      '  Register the example model:',
-      `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${engineerToken} npm run steward -- register examples/credit-model/manifest.yaml`,
+      '  Register, approve and score the example ONNX model:',
+      `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${engineerToken} npm run steward -- register examples/credit-scorer/manifest.yaml`,
+      `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${tokens.find((t) => t.principal === 'dev-approver')!.token} npm run steward -- approve credit-scorer@1.0.0 -m "evaluation reviewed"`,
+      `    curl -H 'authorization: Bearer ${engineerToken}' -H 'content-type: application/json' -d @examples/credit-scorer/request.json ${apiAddress}/v2/models/credit-scorer/infer`,
       '  Create or revoke API tokens (through this API; the embedded catalog is not shared):',
       `    STEWARD_API=${apiAddress} STEWARD_TOKEN=${tokens.find((t) => t.principal === 'dev-admin')!.token} npm run steward -- token create --principal alice --role engineer`,
       'Press Ctrl+C to stop.',
@@ -117,7 +148,8 @@ export async function runDev(config: StewardConfig): Promise<void> {
     // The SDK already shuts the worker down on SIGINT/SIGTERM; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
-    await Promise.allSettled([connection.close(), nativeConnection.close(), db.destroy(), tracing.shutdown()]);
+    await Promise.allSettled([connection.close(), nativeConnection.close(), db.destroy(), tracing.shutdown(), runtimes.close()]);
+    await builtin?.close();
     await server.stop();
   };
   process.once('SIGINT', () => void stop());
