@@ -2,6 +2,7 @@ import type { CatalogDb } from '../catalog/db.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { catalogActivities } from './catalog.js';
 import { deploymentActivities, type RuntimeLookup } from './deployment.js';
+import type { batchScoringActivities } from './batch-scoring.js';
 import type { monitoringActivities } from './monitoring.js';
 import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
@@ -33,4 +34,4 @@ export function createActivities(deps: ActivityDeps) {
 
 export type LifecycleActivities = ReturnType<typeof createActivities>;
 /** Heavy compute, run by compute workers on their own task queue. */
-export type ComputeActivities = ReturnType<typeof monitoringActivities>;
+export type ComputeActivities = ReturnType<typeof monitoringActivities> & ReturnType<typeof batchScoringActivities>;

@@ -1,10 +1,11 @@
 import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Worker, type ActivityInterceptorsFactory, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { batchScoringActivities } from '../activities/batch-scoring.js';
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
 import type { ReadSettings } from '../activities/read-uri.js';
 import { createArtifactStager } from '../activities/runtime-staging.js';
-import { readSettingsFromEnv } from '../platform/config.js';
+import { loadConfig, readSettingsFromEnv } from '../platform/config.js';
 import { createRuntimes, parseRuntimeTargets, type Runtimes } from '../runtimes/targets.js';
 import { createTracing, type Tracing } from '../platform/telemetry.js';
 import type { CatalogDb } from '../catalog/db.js';
@@ -14,7 +15,7 @@ import { templates } from '../templates/index.js';
 import { probeManifests } from '../workflows/dsl/probes.js';
 import { bundleWorkflows } from './bundle.js';
 
-/** `lifecycle`: workflows and light activities; `compute`: drift; `all`: both, in one process. */
+/** `lifecycle`: workflows and light activities; `compute`: drift and batch scoring; `all`: both, in one process. */
 export type WorkerRole = 'all' | 'lifecycle' | 'compute';
 
 export interface StewardWorkerOptions {
@@ -35,6 +36,8 @@ export interface StewardWorkerOptions {
   readonly tracing?: Tracing;
   /** The runtimes deployments load into; STEWARD_RUNTIMES's targets when absent (closed with the worker). */
   readonly runtimes?: Runtimes;
+  /** Where batch scoring writes predictions; STEWARD_BATCH_OUTPUT_DIR's (or its default) when absent. */
+  readonly batchOutputDir?: string;
 }
 
 /** After the grace time, cancelled activities get this long to stop before the worker gives up on them. */
@@ -120,7 +123,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     );
   }
   if (role !== 'lifecycle') {
-    workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities: monitoringActivities(options.evidence, reading) }));
+    const outputDir = options.batchOutputDir ?? loadConfig().batchOutputDir;
+    const activities = { ...monitoringActivities(options.evidence, reading), ...batchScoringActivities({ runtimes, reading, outputDir }) };
+    workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities }));
   }
   return new StewardWorker(workers, ownRuntimes);
 }

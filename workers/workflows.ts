@@ -10,3 +10,4 @@ import { defineLifecycle } from '../workflows/lifecycle.js';
 export const modelLifecycle = defineLifecycle(templates);
 export { webhookDelivery } from '../workflows/webhook-delivery.js';
 export { historyArchiver } from '../workflows/history-archiver.js';
+export { batchScoring } from '../workflows/batch-scoring.js';
