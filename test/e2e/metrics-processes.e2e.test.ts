@@ -6,6 +6,7 @@ import { sampleManifest } from '../harness/manifests.js';
 import { createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
 import { freePort } from '../harness/postgres-cluster.js';
 import { TEST_ROOT } from '../harness/reading.js';
+import { sharedTestRuntime } from '../harness/runtimes.js';
 
 /**
  * The scale topology's metrics: `workers/main.ts` serves the Temporal SDK's Prometheus text at
@@ -39,6 +40,8 @@ describe('metrics of worker and API processes', () => {
       PORT: String(port),
       LOG_LEVEL: 'warn',
       STEWARD_EVIDENCE_DIR: database.evidence.dir,
+      // Deployments load into a real built-in runtime this test process runs.
+      STEWARD_RUNTIMES: (await sharedTestRuntime()).env,
       STEWARD_READ_ROOTS: TEST_ROOT,
       STEWARD_WORKER_METRICS_ADDRESS: metricsAddress,
     };

@@ -12,6 +12,7 @@ import { sampleManifest } from '../harness/manifests.js';
 import { connectTestClient, createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
 import { freePort } from '../harness/postgres-cluster.js';
 import { TEST_ROOT } from '../harness/reading.js';
+import { sharedTestRuntime } from '../harness/runtimes.js';
 
 /**
  * The scale-path entry points as separate processes, configured only by environment: `workers/main.ts` and
@@ -45,6 +46,8 @@ describe('worker and API as separate processes', () => {
       PORT: String(port),
       LOG_LEVEL: 'warn',
       STEWARD_EVIDENCE_DIR: database.evidence.dir,
+      // Deployments load into a real built-in runtime this test process runs.
+      STEWARD_RUNTIMES: (await sharedTestRuntime()).env,
       // sampleManifest writes its artifacts under the temp dir.
       STEWARD_READ_ROOTS: TEST_ROOT,
     };

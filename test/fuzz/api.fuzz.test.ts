@@ -11,6 +11,7 @@ import { freePort } from '../harness/postgres-cluster.js';
 import { routesOf, type Route } from './openapi.js';
 import { describeRequest, requestArbitrary, ROLES, wellFormedRequests, type FuzzContext, type FuzzRequest, type RoleName } from './requests.js';
 import { answersHealth, send, sendPatiently, startProcess, takeLedger, unexplained, type Answer, type Ledger, type StewardProcess } from './stack.js';
+import { sharedTestRuntime } from '../harness/runtimes.js';
 
 /**
  * The API under attack, as it runs in production: `api/main.ts` and `workers/main.ts` as child processes on the
@@ -65,6 +66,8 @@ describe('fuzzing the API process', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       STEWARD_EVIDENCE_DIR: database.evidence.dir,
+      // Deployments load into a real built-in runtime this test process runs.
+      STEWARD_RUNTIMES: (await sharedTestRuntime()).env,
       // Artifacts of the well-formed manifests live in the temp dir (test/harness/artifacts.ts).
       STEWARD_READ_ROOTS: realpathSync(tmpdir()),
     };
