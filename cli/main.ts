@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { loadPublicKey, verifyBundle, type EvidenceBundle } from '../audit/bundle.js';
 import { formatLineage, lineageOf, productionAt } from '../audit/lineage.js';
@@ -261,6 +263,26 @@ for (const [action, description] of Object.entries(ACTIONS)) {
       print((await http(opts).call('POST', `/models/${encodeURIComponent(id)}/${action}`, { reason: opts.reason })).body);
     });
 }
+
+apiOptions(program.command('score <model>').description('batch-score a CSV or JSON Lines file with a serving model version; predictions go to a JSON Lines file'))
+  .requiredOption('-i, --input <uri>', 'the input file: a URI the API may read, or a local path (sent as file://)')
+  .option('--sha256 <digest>', "the input's expected SHA-256; nothing is kept if it differs")
+  .option('--batch-id <id>', 'names the batch and its output file; the same id is the same job')
+  .option('--wait', 'wait until the batch ends and print its result')
+  .action(async (id: string, opts: { api: string; token?: string; input: string; sha256?: string; batchId?: string; wait?: boolean }) => {
+    const inputUri = opts.input.includes('://') ? opts.input : pathToFileURL(resolve(opts.input)).href;
+    const path = `/models/${encodeURIComponent(id)}/batch-scoring`;
+    const body = { inputUri, ...(opts.sha256 ? { inputSha256: opts.sha256 } : {}), ...(opts.batchId ? { batchId: opts.batchId } : {}) };
+    const started = (await http(opts).call('POST', path, body)).body as { batchId: string; status: string };
+    if (!opts.wait) return print(started);
+    let state = started as { status: string; error?: string };
+    for (let delay = 250; state.status === 'running'; delay = Math.min(delay * 2, 5_000)) {
+      await sleep(delay);
+      state = (await http(opts).call('GET', `${path}/${encodeURIComponent(started.batchId)}`)).body as typeof state;
+    }
+    print(state);
+    if (state.status === 'failed') process.exitCode = 1;
+  });
 
 const audit = program.command('audit').description('evidence for auditors: export, verify and replay lifecycle histories');
 

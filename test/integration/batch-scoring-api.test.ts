@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
 import { defaultPolicy } from '../../core/policy.js';
 import { runtimeModelName } from '../../runtimes/runtime.js';
+import { steward } from '../harness/cli.js';
 import { creditRows, writeCsv } from '../harness/datasets.js';
 import { eventually, startTestStack, type TestApi, type TestStack } from '../harness/index.js';
 import { sampleManifest, SAMPLE_MODEL } from '../harness/manifests.js';
@@ -222,5 +223,22 @@ describe('batch scoring through the API', () => {
     // An engineer may score too.
     expect((await startBatch(servingId, { inputUri: input.uri, batchId: 'by-engineer' }, { token: engineer })).status).toBe(202);
     expect(await finished(servingId, 'by-engineer')).toMatchObject({ status: 'completed', result: { rows: 2 } });
+  });
+  it('is run from the command line: `steward score <model> --input <path> --wait` prints the result, and fails on a failed batch', async () => {
+    const input = await writeCsv('cli.csv', creditRows({ rows: 7, seed: 8 }));
+    const env = { STEWARD_API: api.baseUrl, STEWARD_TOKEN: scorer };
+    const ok = await steward(env, 'score', servingId, '--input', fileURLToPath(input.uri), '--batch-id', 'from-cli', '--wait');
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ batchId: 'from-cli', status: 'completed', result: { rows: 7, inputSha256: input.sha256 } });
+
+    const bad = await writeCsv('cli-bad.csv', [{ income: 'lots', debt_to_income: 0.2 }]);
+    const failed = await steward(env, 'score', servingId, '--input', bad.uri, '--wait');
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ status: 'failed', error: expect.stringContaining('row 1, column income: "lots" is not a number') });
+
+    const idle = await steward(env, 'score', idleId, '--input', input.uri);
+    expect(idle.code).toBe(1);
+    expect(idle.stderr).toContain(`failed with 409: ${idleId} is not serving`);
   });
 });
