@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { InferenceRequest, InferenceResponse, ModelMetadata } from '../../runtimes/protocol.js';
 import type { ModelRuntime } from '../../runtimes/runtime.js';
 import { DEFAULT_TOLERANCE, outputsAgree, type Tolerance } from './compare.js';
+import { Deadlines } from './deadlines.js';
 import { summariseTensors, type RequestLog } from './request-log.js';
 import { pickRoute, routeForVersion, type Random } from './router.js';
 import type { ModelRoutes, Route, RoutingTable } from './routing-table.js';
@@ -52,12 +53,14 @@ export class Gateway {
   private readonly random: Random;
   private readonly tolerance: Tolerance;
   private readonly timeoutMs: number;
+  private readonly deadlines: Deadlines;
   private readonly mirrors = new Set<Promise<void>>();
 
   constructor(private readonly deps: GatewayDeps) {
     this.random = deps.random ?? Math.random;
     this.tolerance = deps.tolerance ?? DEFAULT_TOLERANCE;
     this.timeoutMs = deps.timeoutMs ?? 30_000;
+    this.deadlines = new Deadlines(this.timeoutMs);
   }
 
   private async routesOf(modelName: string): Promise<ModelRoutes> {
@@ -90,8 +93,9 @@ export class Gateway {
     const forwarded: InferenceRequest = { ...request, id: requestId };
     const started = performance.now();
     let response: InferenceResponse;
+    const deadline = this.deadlines.start();
     try {
-      response = await runtime.infer(route.runtimeName, forwarded, { signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await runtime.infer(route.runtimeName, forwarded, { signal: deadline.signal });
     } catch (err) {
       if (runtimeFailure(err) === 'caller') {
         this.deps.windows.refused(route);
@@ -99,6 +103,8 @@ export class Gateway {
       }
       this.deps.windows.failed(route);
       throw new GatewayError(503, `model ${modelName} (version ${route.version}) is unavailable: ${messageOf(err)}`);
+    } finally {
+      deadline.done();
     }
     const latencyMs = performance.now() - started;
     this.deps.windows.answered(route, latencyMs, () => ({ requestId, inputs: summariseTensors(request.inputs), outputs: summariseTensors(response.outputs) }));
@@ -125,8 +131,9 @@ export class Gateway {
       return;
     }
     const started = performance.now();
+    const deadline = this.deadlines.start();
     const done = runtime
-      .infer(shadow.runtimeName, request, { signal: AbortSignal.timeout(this.timeoutMs) })
+      .infer(shadow.runtimeName, request, { signal: deadline.signal })
       .then(
         (answer) => {
           this.deps.windows.answered(shadow, performance.now() - started, () => ({ requestId: request.id!, inputs: summariseTensors(request.inputs), outputs: summariseTensors(answer.outputs) }));
@@ -138,7 +145,10 @@ export class Gateway {
         },
       )
       .catch((err: unknown) => this.deps.log?.('warn', 'shadow comparison failed', { err: messageOf(err), deploymentId: shadow.deploymentId }))
-      .finally(() => this.mirrors.delete(done));
+      .finally(() => {
+        deadline.done();
+        this.mirrors.delete(done);
+      });
     this.mirrors.add(done);
   }
 

@@ -23,6 +23,8 @@ export interface WindowsOptions {
 interface Open {
   readonly route: Route;
   window: WindowAggregator;
+  /** Computed once per window: it is asked for on every request. */
+  readonly id: string;
 }
 
 interface Pending {
@@ -56,18 +58,23 @@ export class GatewayWindows {
     this.timer.unref();
   }
 
-  private windowOf(route: Route): WindowAggregator {
+  private openOf(route: Route): Open {
     let open = this.open.get(route.deploymentId);
     if (!open) {
-      open = { route, window: new WindowAggregator(this.now(), this.options.sampleSize ?? 20) };
+      const start = this.now();
+      open = { route, window: new WindowAggregator(start, this.options.sampleSize ?? 20), id: windowId(route.deploymentId, start) };
       this.open.set(route.deploymentId, open);
     }
-    return open.window;
+    return open;
+  }
+
+  private windowOf(route: Route): WindowAggregator {
+    return this.openOf(route).window;
   }
 
   /** The id of the window a request to this deployment falls in now. */
   currentWindowId(route: Route): string {
-    return windowId(route.deploymentId, this.windowOf(route).start);
+    return this.openOf(route).id;
   }
 
   answered(route: Route, latencyMs: number, exchange?: () => SampledExchange): void {
