@@ -45,7 +45,7 @@ export const gatewayRoutes: FastifyPluginAsyncZod<{ service: GatewayService }> =
     const key = (authorization: string | undefined, ip: string) => (authorization ? `g:${hashToken(authorization)}` : `ga:${ip}`);
     guards.push(app.rateLimit({ max: settings.rateLimitPerMinute, keyGenerator: (request) => key(request.headers.authorization, request.ip) }) as onRequestAsyncHookHandler);
   }
-  if (!settings.public) guards.push(authorize(service.authenticate, isRole('engineer', 'scorer'), 'engineer or scorer'));
+  if (!settings.public) guards.push(authorize(service.authenticate, isRole('engineer', 'scorer', 'admin'), 'engineer, scorer or admin'));
   const guarded = { onRequest: guards };
   const security = settings.public ? { security: [] } : {};
 

@@ -82,6 +82,15 @@ describe('authentication and authorisation', () => {
     ['DELETE', '/tokens?principal=nobody-at-all', ['admin']],
     // Any principal may attempt a decision; the gate admits only approvers of its groups (and records the rest).
     ['POST', `/models/${modelId}/approvals`, ['approver'], { decision: 'approve', comment: 'matrix' }],
+    // The scoring gateway (also role scorer); its health probes are open like /health.
+    ['GET', '/v2/health/live', EVERYONE],
+    ['GET', '/v2/health/ready', EVERYONE],
+    ['GET', '/v2/models/no-such-model', ['engineer', 'admin']],
+    ['GET', '/v2/models/no-such-model/versions/1.0.0', ['engineer', 'admin']],
+    ['GET', '/v2/models/no-such-model/ready', ['engineer', 'admin']],
+    ['GET', '/v2/models/no-such-model/versions/1.0.0/ready', ['engineer', 'admin']],
+    ['POST', '/v2/models/no-such-model/infer', ['engineer', 'admin'], { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] }],
+    ['POST', '/v2/models/no-such-model/versions/1.0.0/infer', ['engineer', 'admin'], { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] }],
   ];
 
   it('lists every route of the OpenAPI document in its matrix', async () => {
