@@ -65,6 +65,22 @@ export const batchScoringRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, 
       const id = modelVersionId(request.params.id);
       const { inputUri, inputSha256 } = request.body;
       assertReadable([{ field: 'body.inputUri', uri: inputUri }], readPolicy);
+      const key = request.headers['idempotency-key'];
+      const named = request.body.batchId ?? (key ? batchIdFromKey(key) : undefined);
+      const batchId = named ?? randomUUID();
+      const workflowId = batchScoringWorkflowId(id, batchId);
+      const memo = { inputUri, inputSha256: inputSha256 ?? null };
+
+      /** The job this batch id already names; 409 if it was started for another input. */
+      const sameJob = async () => {
+        const existing = await batchState(client, workflowId);
+        if (existing.memo.inputUri !== memo.inputUri || (existing.memo.inputSha256 ?? null) !== memo.inputSha256) {
+          const problem = `batch ${batchId} of ${id} was started for ${String(existing.memo.inputUri)}; use another batchId or Idempotency-Key for another input`;
+          throw new ApiError(409, 'batch_conflict', problem, [{ field: request.body.batchId ? 'body.batchId' : 'headers.idempotency-key', problem }]);
+        }
+        return reply.status(202).send({ batchId, workflowId, status: existing.status });
+      };
+
       const version = await db.selectFrom('model_versions').select(['manifest', 'stage']).where('id', '=', id).executeTakeFirst();
       if (!version) throw new ApiError(404, 'model_not_found', `no model version ${id} in the catalog`);
       // Scored by the runtime the version is loaded in: its live deployment's target.
@@ -76,11 +92,16 @@ export const batchScoringRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, 
         .orderBy('from_time', 'desc')
         .executeTakeFirst();
       if (!deployment) {
+        // A retry of a batch started while the version served still returns that batch.
+        if (named) {
+          try {
+            return await sameJob();
+          } catch (err) {
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+          }
+        }
         throw new ApiError(409, 'not_serving', `${id} is not serving (stage ${version.stage}, no live deployment); batch scoring needs a deployed version`);
       }
-      const key = request.headers['idempotency-key'];
-      const batchId = request.body.batchId ?? (key ? batchIdFromKey(key) : randomUUID());
-      const workflowId = batchScoringWorkflowId(id, batchId);
       const input: BatchScoringRequest = {
         batchId,
         modelVersionId: id,
@@ -89,7 +110,6 @@ export const batchScoringRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, 
         inputUri,
         ...(inputSha256 ? { inputSha256 } : {}),
       };
-      const memo = { inputUri, inputSha256: inputSha256 ?? null };
       try {
         await client.workflow.start('batchScoring', {
           taskQueue,
@@ -103,12 +123,7 @@ export const batchScoringRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, 
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
-      const existing = await batchState(client, workflowId);
-      if (existing.memo.inputUri !== memo.inputUri || (existing.memo.inputSha256 ?? null) !== memo.inputSha256) {
-        const problem = `batch ${batchId} of ${id} was started for ${String(existing.memo.inputUri)}; use another batchId or Idempotency-Key for another input`;
-        throw new ApiError(409, 'batch_conflict', problem, [{ field: request.body.batchId ? 'body.batchId' : 'headers.idempotency-key', problem }]);
-      }
-      return reply.status(202).send({ batchId, workflowId, status: existing.status });
+      return sameJob();
     },
   );
 

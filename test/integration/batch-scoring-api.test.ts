@@ -37,6 +37,7 @@ describe('batch scoring through the API', () => {
   let auditor: string;
   let servingId: string;
   let idleId: string;
+  let retiringId: string;
   const previousOutputDir = process.env.STEWARD_BATCH_OUTPUT_DIR;
 
   /** Registers a version through the API; approves it and waits for its live deployment when asked. */
@@ -94,7 +95,7 @@ describe('batch scoring through the API', () => {
     approver = await createApiToken(stack.database.db, 'ava', ['approver:risk']);
     scorer = await createApiToken(stack.database.db, 'scoring-service', ['scorer']);
     auditor = await createApiToken(stack.database.db, 'audrey', ['auditor']);
-    [servingId, idleId] = await Promise.all([register('batch-serving', true), register('batch-idle', false)]);
+    [servingId, idleId, retiringId] = await Promise.all([register('batch-serving', true), register('batch-idle', false), register('batch-retiring', true)]);
   }, 120_000);
 
   afterAll(async () => {
@@ -199,6 +200,27 @@ describe('batch scoring through the API', () => {
     const unknown = await startBatch('no-such-model@1.0.0', { inputUri: input.uri });
     expect(unknown.status).toBe(404);
     expect((await api.call('GET', `/models/${servingId}/batch-scoring/no-such-batch`, { token: scorer })).status).toBe(404);
+  });
+
+  it('still returns a batch by its id after the version stopped serving, and starts no new one', async () => {
+    const input = await writeCsv('before-retire.csv', creditRows({ rows: 4, seed: 9 }));
+    const started = await startBatch(retiringId, { inputUri: input.uri, batchId: 'before-retire' });
+    expect(started.status).toBe(202);
+    expect(await finished(retiringId, 'before-retire')).toMatchObject({ status: 'completed', result: { rows: 4 } });
+
+    const retire = await api.call('POST', `/models/${retiringId}/retire`, { token: engineer, body: { reason: 'replaced' } });
+    expect(retire.status).toBe(202);
+    await eventually(
+      `${retiringId} no longer deployed`,
+      async () =>
+        (await stack.database.db.selectFrom('deployments').select('id').where('model_version_id', '=', retiringId).where('to_time', 'is', null).executeTakeFirst()) ? undefined : true,
+      { timeoutMs: 30_000 },
+    );
+    const retried = await startBatch(retiringId, { inputUri: input.uri, batchId: 'before-retire' });
+    expect(retried).toMatchObject({ status: 202, body: { batchId: 'before-retire', workflowId: started.body.workflowId, status: 'completed' } });
+    const fresh = await startBatch(retiringId, { inputUri: input.uri, batchId: 'after-retire' });
+    expect(fresh.status).toBe(409);
+    expect(fresh.body.error.message).toMatch(new RegExp(`^${retiringId} is not serving \\(stage retire`));
   });
 
   it('refuses an input the read allow-list does not cover, or a malformed body, with 400 naming the field', async () => {
