@@ -34,12 +34,14 @@ export interface GatewayDeps {
 
 /**
  * How a runtime's failure counts. A 4xx (other than 429) is the runtime refusing a malformed request: the
- * caller's mistake, answered 400 and not counted against the model. Everything else (a 5xx, a timeout, no
- * connection) is the model's error: counted in its window and answered 503.
+ * caller's mistake, answered 400 and not counted against the model. A 404 is not: the gateway chose the
+ * model's name, so "not found" means the version is no longer loaded (unloaded by a rollback while the
+ * routing table still had it). That and everything else (a 5xx, a timeout, no connection) is the model's
+ * error: counted in its window and answered 503.
  */
 export function runtimeFailure(err: unknown): 'caller' | 'model' {
   const status = (err as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429 ? 'caller' : 'model';
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429 && status !== 404 ? 'caller' : 'model';
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

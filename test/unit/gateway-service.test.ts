@@ -83,6 +83,8 @@ describe('the scoring gateway (runtime double)', () => {
     expect(runtimeFailure({ status: 400 })).toBe('caller');
     expect(runtimeFailure({ status: 422 })).toBe('caller');
     expect(runtimeFailure({ status: 429 })).toBe('model');
+    // The version is not loaded (unloaded under a stale route): not the caller's doing.
+    expect(runtimeFailure({ status: 404 })).toBe('model');
     expect(runtimeFailure({ status: 500 })).toBe('model');
     expect(runtimeFailure(new Error('timeout'))).toBe('model');
   });
