@@ -26,7 +26,7 @@ import { freePort, startPostgresCluster } from '../test/harness/postgres-cluster
  * alternating, and prints requests/s and p50/p99 for both, the throughput ratio and the latency added at p50.
  *
  * Goals (issue 12): gateway throughput ≥ 0.8× direct, < 2 ms added at p50.
- * Environment: BENCH_SECONDS (10 per measurement), BENCH_CONNECTIONS (16), BENCH_ROUNDS (2),
+ * Environment: BENCH_SECONDS (10 per measurement), BENCH_CONNECTIONS (16), BENCH_ROUNDS (2), BENCH_ROWS (8),
  * BENCH_JSON (where the figures are written; .steward/bench/gateway.json), BENCH_PROFILE (a directory: the
  * runtime and API processes write V8 CPU profiles there).
  */
@@ -35,6 +35,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_SECONDS = 3;
+/** Rows a request: the example request's 8, or its rows repeated to this many (a heavier model call). */
+const ROWS = Number(process.env.BENCH_ROWS ?? 8);
+
+function requestBody(example: string, rows: number): string {
+  const request = JSON.parse(example) as { inputs: { shape: number[]; data: unknown[][] }[] };
+  const input = request.inputs[0]!;
+  const data = Array.from({ length: rows }, (_, i) => input.data[i % input.data.length]!);
+  return JSON.stringify({ ...request, inputs: [{ ...input, shape: [rows, input.shape[1]!], data }] });
+}
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const EXAMPLE = join(repoRoot, 'examples', 'credit-scorer');
@@ -66,6 +75,8 @@ interface Figures {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** autocannon's percentiles are whole milliseconds; the mean shows sub-millisecond differences. */
+  readonly meanMs: number;
   readonly requests: number;
   readonly failures: number;
   /** CPU time each process spent per request (user + system), in ms: what the machine's cores paid. */
@@ -83,9 +94,9 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   }
 }
 
-async function load(url: string, headers: Record<string, string>, body: string, seconds: number, pids: { runtime?: number; api?: number } = {}): Promise<Figures> {
+async function load(url: string, headers: Record<string, string>, body: string, seconds: number, pids: { runtime?: number; api?: number } = {}, connections = CONNECTIONS): Promise<Figures> {
   const before = { runtime: await cpuSeconds(pids.runtime), api: await cpuSeconds(pids.api), self: process.cpuUsage() };
-  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections: CONNECTIONS, duration: seconds });
+  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: seconds });
   const self = process.cpuUsage(before.self);
   const n = Math.max(1, r.requests.total);
   const perRequest = (seconds_: number) => Math.round((seconds_ * 1000 * 1000) / n) / 1000;
@@ -93,6 +104,7 @@ async function load(url: string, headers: Record<string, string>, body: string, 
     requestsPerSecond: r.requests.total / r.duration,
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
+    meanMs: r.latency.average,
     requests: r.requests.total,
     failures: r.non2xx + r.errors + r.timeouts,
     cpuMsPerRequest: {
@@ -196,7 +208,7 @@ async function main(): Promise<void> {
     cleanups.push(() => stopProcess(apiProc.child));
     await waitFor('the API', `${apiUrl}/v2/health/ready`, apiProc);
 
-    const body = await readFile(join(EXAMPLE, 'request.json'), 'utf8');
+    const body = requestBody(await readFile(join(EXAMPLE, 'request.json'), 'utf8'), ROWS);
     const direct = { url: `${runtimeUrl}/v2/models/${runtimeModelName(versionId)}/infer`, headers: {} };
     const gateway = { url: `${apiUrl}/v2/models/${manifest.name}/infer`, headers: { authorization: `Bearer ${token}` } };
 
@@ -223,6 +235,7 @@ async function main(): Promise<void> {
         requestsPerSecond: xs.reduce((n, x) => n + x.requestsPerSecond, 0) / xs.length,
         p50Ms: median(xs.map((x) => x.p50Ms)),
         p99Ms: median(xs.map((x) => x.p99Ms)),
+        meanMs: median(xs.map((x) => x.meanMs)),
         requests: xs.reduce((n, x) => n + x.requests, 0),
         failures: xs.reduce((n, x) => n + x.failures, 0),
         cpuMsPerRequest: {
@@ -232,6 +245,8 @@ async function main(): Promise<void> {
         },
       };
     };
+    // One connection: the hop's own latency, without queueing behind other requests.
+    const single = { direct: await load(direct.url, direct.headers, body, SECONDS, pids, 1), gateway: await load(gateway.url, gateway.headers, body, SECONDS, pids, 1) };
     const d = summarise((r) => r.direct);
     const g = summarise((r) => r.gateway);
     const ratio = g.requestsPerSecond / d.requestsPerSecond;
@@ -242,13 +257,17 @@ async function main(): Promise<void> {
       `| ${name.padEnd(8)} | ${f.requestsPerSecond.toFixed(0).padStart(10)} | ${f.p50Ms.toFixed(2).padStart(8)} | ${f.p99Ms.toFixed(2).padStart(8)} | ${String(f.requests).padStart(9)} | ${String(f.failures).padStart(8)} | ${cpu(f.cpuMsPerRequest.runtime)} | ${cpu(f.cpuMsPerRequest.api)} | ${cpu(f.cpuMsPerRequest.loadGenerator)} |`;
     const out = [
       '',
-      `Scoring gateway vs. built-in runtime directly: examples/credit-scorer (ONNX, 8 rows a request), ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s per path`,
+      `Scoring gateway vs. built-in runtime directly: examples/credit-scorer (ONNX, ${ROWS} rows a request), ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s per path`,
       '',
       '| path     | requests/s |  p50 ms  |  p99 ms  |  requests | failures | CPU ms/request: runtime |     api | autocannon |',
       '|----------|-----------:|---------:|---------:|----------:|---------:|--------:|--------:|--------:|',
       row('direct', d),
       row('gateway', g),
+      row('direct¹', single.direct),
+      row('gateway¹', single.gateway),
       '',
+      '¹ one connection: latency without queueing',
+      `added latency at p50 with one connection: ${(single.gateway.p50Ms - single.direct.p50Ms).toFixed(2)} ms (mean ${(single.gateway.meanMs - single.direct.meanMs).toFixed(3)} ms)`,
       `throughput ratio (gateway / direct): ${ratio.toFixed(3)}  (goal ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'})`,
       `added latency at p50: ${addedP50.toFixed(2)} ms  (goal < 2 ms: ${addedP50 < 2 ? 'met' : 'NOT met'})`,
       '',
@@ -257,7 +276,7 @@ async function main(): Promise<void> {
 
     const figures = {
       at: new Date().toISOString(),
-      model: 'examples/credit-scorer (ONNX, 8 rows a request)',
+      model: `examples/credit-scorer (ONNX, ${ROWS} rows a request)`,
       connections: CONNECTIONS,
       secondsPerRound: SECONDS,
       rounds: ROUNDS,
@@ -265,6 +284,9 @@ async function main(): Promise<void> {
       direct: d,
       gateway: g,
       perRound: rounds,
+      oneConnection: single,
+      addedP50MsOneConnection: single.gateway.p50Ms - single.direct.p50Ms,
+      addedMeanMsOneConnection: single.gateway.meanMs - single.direct.meanMs,
       throughputRatio: ratio,
       addedP50Ms: addedP50,
       goals: { throughputRatio: 0.8, addedP50Ms: 2, met: ratio >= 0.8 && addedP50 < 2 },
