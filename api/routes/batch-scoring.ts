@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { BatchScoringRequest, BatchScoringResult } from '../../activities/batch-scoring.js';
@@ -50,6 +50,8 @@ async function batchState(client: Client, workflowId: string): Promise<{ status:
     const result = (await handle.result()) as BatchScoringResult;
     return { status: 'completed', result, memo };
   } catch (err) {
+    // Failed, cancelled, terminated or timed out; any other error (Temporal unreachable) is not an answer.
+    if (!(err instanceof WorkflowFailedError)) throw err;
     return { status: 'failed', error: failureMessage(err), memo };
   }
 }
