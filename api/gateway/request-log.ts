@@ -39,15 +39,20 @@ const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' 
 /** What the log keeps of tensors: each one's name, shape, datatype and its first values (memory stays bounded). */
 export function summariseTensors(tensors: readonly Tensor[]): unknown {
   return tensors.map((t) => {
-    const values = t.data.flat(Infinity);
-    return {
-      name: t.name,
-      datatype: t.datatype,
-      shape: t.shape,
-      data: values.slice(0, MAX_SUMMARY_VALUES),
-      ...(values.length > MAX_SUMMARY_VALUES ? { truncated: values.length } : {}),
-    };
+    const data = firstValues(t.data, MAX_SUMMARY_VALUES);
+    const total = t.shape.reduce((n, d) => n * d, 1);
+    return { name: t.name, datatype: t.datatype, shape: t.shape, data, ...(total > data.length ? { truncated: total } : {}) };
   });
+}
+
+/** The first `limit` scalars of a flat or nested array, without flattening all of it (this runs per request). */
+function firstValues(data: readonly unknown[], limit: number, into: unknown[] = []): unknown[] {
+  for (const value of data) {
+    if (into.length >= limit) break;
+    if (Array.isArray(value)) firstValues(value, limit, into);
+    else into.push(value);
+  }
+  return into;
 }
 
 /**

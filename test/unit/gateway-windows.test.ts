@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../core/observation.js';
+import { summariseTensors } from '../../api/gateway/request-log.js';
 import { WindowAggregator } from '../../api/gateway/window.js';
 import { GatewayWindows } from '../../api/gateway/windows.js';
 import type { Route } from '../../api/gateway/routing-table.js';
@@ -166,5 +167,15 @@ describe('the gateway windows', () => {
     await h.windows.stop();
     expect(h.sent).toHaveLength(1);
     expect(h.sent[0]!.observation.requests).toBe(1);
+  });
+});
+
+describe('summarising tensors for the request log', () => {
+  it('keeps the name, shape, datatype and the first 16 values, flat or nested, and says how many there were', () => {
+    const nested = Array.from({ length: 10 }, (_, i) => [i, i + 0.5]);
+    expect(summariseTensors([{ name: 'p', shape: [10, 2], datatype: 'FP64', data: nested }])).toEqual([
+      { name: 'p', shape: [10, 2], datatype: 'FP64', data: nested.flat().slice(0, 16), truncated: 20 },
+    ]);
+    expect(summariseTensors([{ name: 'l', shape: [2], datatype: 'INT64', data: [1, 0] }])).toEqual([{ name: 'l', shape: [2], datatype: 'INT64', data: [1, 0] }]);
   });
 });
