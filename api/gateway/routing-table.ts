@@ -88,9 +88,23 @@ export interface RoutingTable {
  * Live deployments read from the catalog at most once per TTL, all models in one query, so the hot path
  * never waits on the database except for the very first request. A stale table is served while one refresh
  * (single flight) runs; past twice the TTL requests wait for the refresh, so an ended or rolled-back
- * deployment stops receiving traffic within about one TTL.
+ * deployment stops receiving traffic within about one TTL. While the catalog cannot be read, the last table
+ * read keeps serving (nothing can change the deployments then either); only a gateway that never read it fails.
  */
 export function createRoutingTable(db: CatalogDb, options: RoutingTableOptions = {}): RoutingTable {
+  return routingTableOver(
+    () =>
+      db
+        .selectFrom('deployments')
+        .select(['id', 'model_name', 'model_version_id', 'target', 'strategy', 'traffic_share', 'from_time'])
+        .where('to_time', 'is', null)
+        .execute(),
+    options,
+  );
+}
+
+/** The routing table over any source of live deployment rows (the catalog, or a test's list). */
+export function routingTableOver(load: () => Promise<readonly DeploymentRowLike[]>, options: RoutingTableOptions = {}): RoutingTable {
   const ttlMs = options.ttlMs ?? 1000;
   const now = options.now ?? Date.now;
   let table: Map<string, ModelRoutes> | null = null;
@@ -98,11 +112,7 @@ export function createRoutingTable(db: CatalogDb, options: RoutingTableOptions =
   let inFlight: Promise<Map<string, ModelRoutes>> | null = null;
 
   const refresh = () => {
-    inFlight ??= db
-      .selectFrom('deployments')
-      .select(['id', 'model_name', 'model_version_id', 'target', 'strategy', 'traffic_share', 'from_time'])
-      .where('to_time', 'is', null)
-      .execute()
+    inFlight ??= load()
       .then((rows) => {
         table = groupRoutes(rows);
         loadedAt = now();
@@ -118,8 +128,13 @@ export function createRoutingTable(db: CatalogDb, options: RoutingTableOptions =
     async routes(modelName) {
       const age = now() - loadedAt;
       let current = table;
-      if (!current || age > 2 * ttlMs) current = await refresh();
-      else if (age > ttlMs) refresh().catch((err: unknown) => options.onError?.(err));
+      if (!current) current = await refresh();
+      else if (age > 2 * ttlMs) {
+        current = await refresh().catch((err: unknown) => {
+          options.onError?.(err);
+          return table!;
+        });
+      } else if (age > ttlMs) refresh().catch((err: unknown) => options.onError?.(err));
       return current.get(modelName) ?? null;
     },
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pickRoute, routeForVersion, seededRandom } from '../../api/gateway/router.js';
-import { groupRoutes, type DeploymentRowLike } from '../../api/gateway/routing-table.js';
+import { groupRoutes, routingTableOver, type DeploymentRowLike } from '../../api/gateway/routing-table.js';
 
 const row = (id: string, version: string, strategy: string, share: number, from = '2026-11-01T00:00:00Z', target = 'default', model = 'credit-scorer'): DeploymentRowLike => ({
   id,
@@ -68,5 +68,69 @@ describe('routing a request', () => {
   it('finds a named version among the live deployments', () => {
     expect(routeForVersion(routes, '1.2.0')?.deploymentId).toBe('shadow');
     expect(routeForVersion(routes, '9.9.9')).toBeNull();
+  });
+});
+
+describe('the routing table cache', () => {
+  const setup = () => {
+    let clock = 0;
+    let loads = 0;
+    let rows: DeploymentRowLike[] = [row('champ', '1.0.0', 'replace', 1), row('canary', '1.1.0', 'canary', 0.2)];
+    let failing = false;
+    const errors: unknown[] = [];
+    const table = routingTableOver(
+      async () => {
+        loads += 1;
+        if (failing) throw new Error('catalog down');
+        return rows;
+      },
+      { ttlMs: 1000, now: () => clock, onError: (e) => errors.push(e) },
+    );
+    return {
+      table,
+      errors,
+      get loads() { return loads; },
+      advance: (ms: number) => (clock += ms),
+      setRows: (r: DeploymentRowLike[]) => (rows = r),
+      fail: (f: boolean) => (failing = f),
+    };
+  };
+
+  it('reads the catalog once for many requests, in one flight, and again after the TTL', async () => {
+    const t = setup();
+    await Promise.all(Array.from({ length: 50 }, () => t.table.routes('credit-scorer')));
+    expect(t.loads).toBe(1);
+    t.advance(999);
+    await t.table.routes('credit-scorer');
+    expect(t.loads).toBe(1);
+    t.advance(2);
+    await t.table.routes('credit-scorer');
+    expect(t.loads).toBe(2);
+  });
+
+  it('stops routing to an ended canary within one TTL: stale answers only until the refresh lands', async () => {
+    const t = setup();
+    expect((await t.table.routes('credit-scorer'))!.canaries).toHaveLength(1);
+    t.setRows([row('champ', '1.0.0', 'replace', 1)]);
+    t.advance(1001);
+    // This request triggers the refresh and is answered from the table it had; the next sees the change.
+    await t.table.routes('credit-scorer');
+    expect((await t.table.routes('credit-scorer'))!.canaries).toHaveLength(0);
+    // Past twice the TTL a request waits for the refresh itself.
+    t.setRows([]);
+    t.advance(2001);
+    expect(await t.table.routes('credit-scorer')).toBeNull();
+  });
+
+  it('keeps serving the last table while the catalog cannot be read, and fails only without one', async () => {
+    const t = setup();
+    await t.table.routes('credit-scorer');
+    t.fail(true);
+    t.advance(5000);
+    expect((await t.table.routes('credit-scorer'))!.champion?.deploymentId).toBe('champ');
+    expect(t.errors).toHaveLength(1);
+    const fresh = setup();
+    fresh.fail(true);
+    await expect(fresh.table.routes('credit-scorer')).rejects.toThrow('catalog down');
   });
 });
