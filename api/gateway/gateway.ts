@@ -89,26 +89,22 @@ export class Gateway {
   }
 
   async infer(modelName: string, version: string | undefined, request: InferenceRequest): Promise<InferenceResponse> {
-    const { routes, route } = await this.serving(modelName, version);
-    const runtime = this.runtimeOf(route);
+    const { routes, route: chosen } = await this.serving(modelName, version);
     const requestId = request.id ?? randomUUID();
     const forwarded: InferenceRequest = { ...request, id: requestId };
-    const started = performance.now();
-    let response: InferenceResponse;
-    const deadline = this.deadlines.start();
-    try {
-      response = await runtime.infer(route.runtimeName, forwarded, { signal: deadline.signal });
-    } catch (err) {
-      if (runtimeFailure(err) === 'caller') {
-        this.deps.windows.refused(route);
-        throw new GatewayError(400, `model ${modelName} refused the request: ${messageOf(err)}`);
-      }
-      this.deps.windows.failed(route);
-      throw new GatewayError(503, `model ${modelName} (version ${route.version}) is unavailable: ${messageOf(err)}`);
-    } finally {
-      deadline.done();
+    let route = chosen;
+    let answer = await this.call(modelName, route, forwarded);
+    // A canary its runtime no longer has (404) was rolled back under a route up to a TTL old: the caller is
+    // answered by the champion instead, and the canary, already gone, is not charged with an error.
+    if ('gone' in answer && version === undefined && route.strategy === 'canary' && routes.champion) {
+      route = routes.champion;
+      answer = await this.call(modelName, route, forwarded);
     }
-    const latencyMs = performance.now() - started;
+    if ('gone' in answer) {
+      this.deps.windows.failed(route);
+      throw answer.gone;
+    }
+    const { response, latencyMs } = answer;
     this.deps.windows.answered(route, latencyMs, () => ({ requestId, inputs: summariseTensors(request.inputs), outputs: summariseTensors(response.outputs) }));
     this.deps.requestLog?.add({
       requestId,
@@ -123,6 +119,31 @@ export class Gateway {
       for (const shadow of routes.shadows) this.mirror(shadow, forwarded, response, latencyMs);
     }
     return { ...response, model_name: modelName, model_version: route.version, id: requestId };
+  }
+
+  /**
+   * One call to a deployment's runtime. Failures other than "not loaded" are counted in its window and
+   * thrown; a 404 comes back as `gone` so the caller can fall back to the champion.
+   */
+  private async call(modelName: string, route: Route, request: InferenceRequest): Promise<{ response: InferenceResponse; latencyMs: number } | { gone: GatewayError }> {
+    const runtime = this.runtimeOf(route);
+    const started = performance.now();
+    const deadline = this.deadlines.start();
+    try {
+      const response = await runtime.infer(route.runtimeName, request, { signal: deadline.signal });
+      return { response, latencyMs: performance.now() - started };
+    } catch (err) {
+      if (runtimeFailure(err) === 'caller') {
+        this.deps.windows.refused(route);
+        throw new GatewayError(400, `model ${modelName} refused the request: ${messageOf(err)}`);
+      }
+      const unavailable = new GatewayError(503, `model ${modelName} (version ${route.version}) is unavailable: ${messageOf(err)}`);
+      if ((err as { status?: unknown } | null)?.status === 404) return { gone: unavailable };
+      this.deps.windows.failed(route);
+      throw unavailable;
+    } finally {
+      deadline.done();
+    }
   }
 
   /** Sends a copy to a shadow in the background; its answer is compared and counted, never returned. */

@@ -74,6 +74,20 @@ describe('the scoring gateway (runtime double)', () => {
     expect(byId('champ')).toMatchObject({ requests: 3, errors: 1, kpis: { rejected_requests: 2 } });
   });
 
+  it('answers from the champion when a rolled-back canary is no longer loaded, without charging the canary', async () => {
+    const notLoaded = () => Object.assign(new Error('model credit-scorer-v1.1.0 not found'), { status: 404 });
+    const canaryRow = { ...rows[0]!, id: 'canary', model_version_id: 'credit-scorer@1.1.0', strategy: 'canary', traffic_share: 1 };
+    const { gateway, windows, byId } = gatewayWith({ 'credit-scorer-v1.0.0': (x) => x * 2, 'credit-scorer-v2.0.0': (x) => x * 2, 'credit-scorer-v1.1.0': notLoaded }, [canaryRow]);
+    const answer = await gateway.infer('credit-scorer', undefined, request(4));
+    expect(answer).toMatchObject({ model_version: '1.0.0', outputs: [{ data: [8] }] });
+    // Named explicitly, the unloaded version is the model's error.
+    await expect(gateway.infer('credit-scorer', '1.1.0', request(4))).rejects.toMatchObject({ statusCode: 503 });
+    await gateway.settled();
+    await windows.flush();
+    expect(byId('champ')).toMatchObject({ requests: 1, errors: 0 });
+    expect(byId('canary')).toMatchObject({ requests: 1, errors: 1 });
+  });
+
   it('a target without a runtime is 503, naming the target', async () => {
     const { gateway } = gatewayWith({}, [{ ...rows[0]!, id: 'other', model_name: 'elsewhere', model_version_id: 'elsewhere@1.0.0', target: 'gpu' }]);
     await expect(gateway.infer('elsewhere', undefined, request(1))).rejects.toMatchObject({ statusCode: 503, message: /target gpu .* has no runtime configured/ });
