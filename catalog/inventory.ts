@@ -247,33 +247,109 @@ export interface ProductionEntry extends DeploymentView {
 }
 
 /**
- * What was in production at time T: deployments serving live traffic (champions and canaries, not shadows)
- * that had started by T and not yet ended. Answered from the deployments history, for one model or for all.
+ * The time span a deployment served, as the partial GiST index `deployments_serving_span` holds it: from its
+ * start up to (not including) its end, unbounded while live. A recorded end before the start (clock skew)
+ * makes the span empty rather than an error.
  */
-export async function inProductionAt(db: CatalogDb, at: Date, model?: string): Promise<ProductionEntry[]> {
-  let query = db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('traffic_share', '>', 0)
-    .where('from_time', '<=', at)
-    .where((eb) => eb.or([eb('to_time', 'is', null), eb('to_time', '>', at)]));
-  if (model) query = query.where('model_name', '=', model);
-  const rows = await query.orderBy('model_name').orderBy('target').orderBy('from_time').execute();
-  if (rows.length === 0) return [];
+const SERVING_SPAN = sql`tstzrange(from_time, case when to_time < from_time then from_time else to_time end, '[)')`;
+
+/** Opaque keyset cursor of production at T: the time asked about and the (model, target, start, id) served last. */
+interface ProductionCursor {
+  readonly at: string;
+  readonly m: string;
+  readonly t: string;
+  readonly f: string;
+  readonly id: string;
+}
+
+function decodeProductionCursor(raw: string): ProductionCursor {
+  let c: unknown;
+  try {
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('cursor is not one this API issued');
+  }
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new InvalidCursorError('cursor is not one this API issued');
+  const { at, m, t, f, id } = c as Partial<Record<keyof ProductionCursor, unknown>>;
+  const text = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && !x.includes('\u0000');
+  if (!text(at) || !text(m) || !text(t) || !text(f) || !text(id)) throw new InvalidCursorError('cursor is malformed');
+  // Any time `toISOString` wrote (including years beyond 9999, which `at` may be).
+  if (![at, f].every((x) => !Number.isNaN(Date.parse(x)) && new Date(x).toISOString() === x)) {
+    throw new InvalidCursorError('cursor holds a time that is not valid');
+  }
+  return { at, m, t, f, id };
+}
+
+/** Approvals that decided each version, oldest first: one indexed query for a page of deployments. */
+async function approvalsOf(db: CatalogDb, versionIds: readonly string[]): Promise<Map<string, ProductionEntry['approvedBy']>> {
+  const byVersion = new Map<string, ProductionEntry['approvedBy']>();
+  if (versionIds.length === 0) return byVersion;
   const approvals = await db
     .selectFrom('approval_attempts')
     .select(['model_version_id', 'principal', 'comment', 'at'])
-    .where('model_version_id', 'in', rows.map((r) => r.model_version_id))
+    .where('model_version_id', 'in', [...new Set(versionIds)])
     .where('status', '=', 'accepted')
     .where('decision', '=', 'approve')
     .orderBy('at')
     .execute();
-  return rows.map((r) => ({
-    ...deploymentView(r),
-    approvedBy: approvals
-      .filter((a) => a.model_version_id === r.model_version_id)
-      .map((a) => ({ principal: a.principal, comment: a.comment, at: a.at.toISOString() })),
-  }));
+  for (const a of approvals) {
+    const list = byVersion.get(a.model_version_id) ?? [];
+    list.push({ principal: a.principal, comment: a.comment, at: a.at.toISOString() });
+    byVersion.set(a.model_version_id, list);
+  }
+  return byVersion;
+}
+
+async function servingAt(db: CatalogDb, at: Date, model: string | undefined, after: ProductionCursor | undefined, limit: number | undefined) {
+  let query = db
+    .selectFrom('deployments')
+    .selectAll()
+    // A literal, not a parameter, so the planner can match the partial indexes' `where traffic_share > 0`.
+    .where(sql<SqlBool>`traffic_share > 0`)
+    .where(sql<SqlBool>`${SERVING_SPAN} @> ${at}::timestamptz`);
+  if (model) query = query.where('model_name', '=', model);
+  if (after) query = query.where(sql<SqlBool>`(model_name, target, from_time, id) > (${after.m}, ${after.t}, ${new Date(after.f)}::timestamptz, ${after.id})`);
+  query = query.orderBy('model_name').orderBy('target').orderBy('from_time').orderBy('id');
+  const rows = await (limit === undefined ? query : query.limit(limit)).execute();
+  const approvals = await approvalsOf(db, rows.map((r) => r.model_version_id));
+  return rows.map((r): ProductionEntry => ({ ...deploymentView(r), approvedBy: approvals.get(r.model_version_id) ?? [] }));
+}
+
+/**
+ * What was in production at time T: deployments serving live traffic (champions and canaries, not shadows)
+ * that had started by T and not yet ended. Answered from the deployments history, for one model or for all,
+ * in one list; the API pages through the same answer with `productionPage`.
+ */
+export async function inProductionAt(db: CatalogDb, at: Date, model?: string): Promise<ProductionEntry[]> {
+  return servingAt(db, at, model, undefined, undefined);
+}
+
+export interface ProductionPageRequest {
+  /** The time asked about; a cursor carries the time of the walk it continues. Default: now. */
+  readonly at?: Date;
+  readonly model?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/**
+ * One page of production at T, ordered by (model, target, start, id); `nextCursor` continues the same walk
+ * at the same T. A cursor given with a different `at` than it was issued for is refused.
+ */
+export async function productionPage(
+  db: CatalogDb,
+  request: ProductionPageRequest,
+): Promise<{ at: string; deployments: ProductionEntry[]; nextCursor: string | null }> {
+  const after = request.cursor ? decodeProductionCursor(request.cursor) : undefined;
+  if (after && request.at && request.at.toISOString() !== after.at) {
+    throw new InvalidCursorError('cursor belongs to a different time (at)');
+  }
+  const at = after ? new Date(after.at) : (request.at ?? new Date());
+  const rows = await servingAt(db, at, request.model, after, request.limit + 1);
+  const deployments = rows.slice(0, request.limit);
+  const last = rows.length > request.limit ? deployments.at(-1) : undefined;
+  const cursor: ProductionCursor | undefined = last && { at: at.toISOString(), m: last.model, t: last.target, f: last.from, id: last.deploymentId };
+  return { at: at.toISOString(), deployments, nextCursor: cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : null };
 }
 
 /** Everything the catalog knows about one model: its versions, deployments, latest reports and lineage. */

@@ -4,6 +4,7 @@ import * as inventory from './migrations/0002_inventory.js';
 import * as governance from './migrations/0003_governance.js';
 import * as templates from './migrations/0004_templates.js';
 import * as gateway from './migrations/0005_gateway.js';
+import * as catalogScale from './migrations/0006_catalog_scale.js';
 
 /** Migrations are listed in code, not read from disk, so they ship inside any bundle unchanged. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_governance': governance,
   '0004_templates': templates,
   '0005_gateway': gateway,
+  '0006_catalog_scale': catalogScale,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

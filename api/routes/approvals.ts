@@ -3,10 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { approvalInbox } from '../../catalog/approvals-inbox.js';
+import { InvalidCursorError } from '../../catalog/inventory.js';
 import { modelVersionId, type ModelVersionRef } from '../../core/model-id.js';
 import type { ApprovalVerdict } from '../../core/approval.js';
 import { approvalSignal, statusQuery } from '../../workflows/messages.js';
 import { authorize, anyRole, principalOf } from '../auth.js';
+import { ApiError } from '../errors.js';
 import type { Lifecycles } from '../lifecycles.js';
 import type { RouteDeps } from '../server.js';
 import { idempotencyHeaders, modelIdParams } from './params.js';
@@ -20,6 +22,12 @@ const approvalBody = z
     path: ['comment'],
     message: 'a rejection needs a reason in comment',
   });
+
+/** The inbox is paged in the order versions reached the gate; `nextCursor` continues it. */
+const inboxQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(2000).optional(),
+});
 
 /** How long the API waits for the lifecycle to judge an attempt before answering 202 (pending). */
 const VERDICT_WAIT_MS = 5_000;
@@ -52,7 +60,17 @@ async function awaitVerdict(lifecycles: Lifecycles, ref: ModelVersionRef, attemp
 export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, authenticate, lifecycles }) => {
   const anyone = authorize(authenticate, anyRole, 'any role; the approval gate checks approver groups');
 
-  app.get('/approvals', { onRequest: anyone }, async (request) => ({ items: await approvalInbox(db, principalOf(request)) }));
+  app.get('/approvals', { schema: { querystring: inboxQuery }, onRequest: anyone }, async (request) => {
+    const { limit, cursor } = request.query;
+    try {
+      return await approvalInbox(db, principalOf(request), { limit, ...(cursor ? { cursor } : {}) });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) {
+        throw new ApiError(400, 'invalid_request', `querystring.cursor: ${err.message}`, [{ field: 'querystring.cursor', problem: err.message }]);
+      }
+      throw err;
+    }
+  });
 
   app.post(
     '/models/:id/approvals',

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { InvalidCursorError, inProductionAt, searchVersions, SORTS } from '../../catalog/inventory.js';
+import { InvalidCursorError, productionPage, searchVersions, SORTS } from '../../catalog/inventory.js';
 import { manifestJsonSchema, modelKindSchema, riskTierSchema, templateRefSchema } from '../../core/manifest.js';
 import { MODEL_NAME_PATTERN } from '../../core/model-id.js';
 import { STAGES } from '../../core/stages.js';
@@ -32,7 +32,13 @@ const searchQuery = z.strictObject({
 const productionQuery = z.strictObject({
   at: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-03-01T12:00:00Z' }).optional(),
   model: z.string().regex(MODEL_NAME_PATTERN, 'must be a model name').optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  // Continues a walk at the same time; decoded and checked by productionPage (InvalidCursorError below).
+  cursor: z.string().min(1).max(2000).optional(),
 });
+
+const invalidCursor = (err: InvalidCursorError) =>
+  new ApiError(400, 'invalid_request', `querystring.cursor: ${err.message}`, [{ field: 'querystring.cursor', problem: err.message }]);
 
 /** The inventory: search, "what was in production at time T", full reports, and the manifest's JSON Schema. */
 export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db, evidence, authenticate }) => {
@@ -43,16 +49,19 @@ export const inventoryRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { d
     try {
       return await searchVersions(db, { ...filters, ...(tag ? { tags: tag } : {}) }, { sort, order, limit, ...(cursor ? { cursor } : {}) });
     } catch (err) {
-      if (err instanceof InvalidCursorError) {
-        throw new ApiError(400, 'invalid_request', `querystring.cursor: ${err.message}`, [{ field: 'querystring.cursor', problem: err.message }]);
-      }
+      if (err instanceof InvalidCursorError) throw invalidCursor(err);
       throw err;
     }
   });
 
   app.get('/production', { schema: { querystring: productionQuery }, onRequest: reader }, async (request) => {
-    const at = request.query.at ? new Date(request.query.at) : new Date();
-    return { at: at.toISOString(), deployments: await inProductionAt(db, at, request.query.model) };
+    const { at, model, limit, cursor } = request.query;
+    try {
+      return await productionPage(db, { limit, ...(at ? { at: new Date(at) } : {}), ...(model ? { model } : {}), ...(cursor ? { cursor } : {}) });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw invalidCursor(err);
+      throw err;
+    }
   });
 
   app.get(
