@@ -95,7 +95,8 @@ export async function approvalInbox(
           .as('g'),
       (join) => join.onTrue(),
     )
-    .selectAll('v')
+    // The columns the item needs (not the search vector, which `selectAll` would ship and parse).
+    .select(['v.id', 'v.name', 'v.version', 'v.owner', 'v.team', 'v.risk_tier', 'v.registered_by', 'v.manifest', 'v.deployment_target', 'v.updated_at'])
     .select(['g.detail as gate', 'g.at as gate_at'])
     .where('v.stage', '=', 'approval')
     .where(sql<SqlBool>`jsonb_exists_any(g.detail -> 'groups', ${textArray(groups)})`)

@@ -126,7 +126,7 @@ export async function searchVersions(
   page: PageRequest,
 ): Promise<{ items: VersionSummary[]; nextCursor: string | null }> {
   const column = SORTS[page.sort];
-  const live = (eb: ExpressionBuilder<CatalogSchema & { v: CatalogSchema['model_versions'] }, 'v'>) =>
+  const isLive = (eb: ExpressionBuilder<CatalogSchema & { v: CatalogSchema['model_versions'] }, 'v'>) =>
     eb.exists(
       eb
         .selectFrom('deployments')
@@ -152,8 +152,7 @@ export async function searchVersions(
       'v.description',
       'v.created_at',
       'v.updated_at',
-    ])
-    .select((eb) => live(eb).as('deployed'));
+    ]);
 
   const equals = [
     ['v.stage', filters.stage],
@@ -177,7 +176,7 @@ export async function searchVersions(
       sql<SqlBool>`v.search @@ (websearch_to_tsquery('english', ${filters.q}) || websearch_to_tsquery('simple', ${filters.q}) || websearch_to_tsquery('simple', ${nameWords(filters.q)}))`,
     );
   }
-  if (filters.deployed !== undefined) query = query.where((eb) => (filters.deployed ? live(eb) : eb.not(live(eb))));
+  if (filters.deployed !== undefined) query = query.where((eb) => (filters.deployed ? isLive(eb) : eb.not(isLive(eb))));
 
   if (page.cursor) {
     const c = decodeCursor(page.cursor, page.sort, page.order);
@@ -191,7 +190,22 @@ export async function searchVersions(
     .limit(page.limit + 1)
     .execute();
 
-  const items = rows.slice(0, page.limit).map(
+  const served = rows.slice(0, page.limit);
+  // Which of this page's versions are live, asked for the page alone: as a column of the search, PostgreSQL
+  // may plan the check as a hash of every live deployment, whatever the page size.
+  const live = new Set(
+    served.length === 0
+      ? []
+      : (
+          await db
+            .selectFrom('deployments')
+            .select('model_version_id')
+            .where('model_version_id', 'in', served.map((r) => r.id))
+            .where('to_time', 'is', null)
+            .execute()
+        ).map((d) => d.model_version_id),
+  );
+  const items = served.map(
     (r): VersionSummary => ({
       id: r.id,
       name: r.name,
@@ -205,7 +219,7 @@ export async function searchVersions(
       template: r.template,
       tags: r.tags as string[],
       description: r.description,
-      deployed: Boolean(r.deployed),
+      deployed: live.has(r.id),
       createdAt: r.created_at.toISOString(),
       updatedAt: r.updated_at.toISOString(),
     }),
@@ -245,13 +259,6 @@ export interface ProductionEntry extends DeploymentView {
   /** Who approved the version that was serving, with their comments. */
   readonly approvedBy: { principal: string; comment: string; at: string }[];
 }
-
-/**
- * The time span a deployment served, as the partial GiST index `deployments_serving_span` holds it: from its
- * start up to (not including) its end, unbounded while live. A recorded end before the start (clock skew)
- * makes the span empty rather than an error.
- */
-const SERVING_SPAN = sql`tstzrange(from_time, case when to_time < from_time then from_time else to_time end, '[)')`;
 
 /** Opaque keyset cursor of production at T: the time asked about and the (model, target, start, id) served last. */
 interface ProductionCursor {
@@ -306,7 +313,10 @@ async function servingAt(db: CatalogDb, at: Date, model: string | undefined, aft
     .selectAll()
     // A literal, not a parameter, so the planner can match the partial indexes' `where traffic_share > 0`.
     .where(sql<SqlBool>`traffic_share > 0`)
-    .where(sql<SqlBool>`${SERVING_SPAN} @> ${at}::timestamptz`);
+    // Plain column comparisons, which the planner estimates from its statistics: an ordered walk of
+    // deployments_serving_order when many deployments served at T, deployments_time when few did.
+    .where('from_time', '<=', at)
+    .where((eb) => eb.or([eb('to_time', 'is', null), eb('to_time', '>', at)]));
   if (model) query = query.where('model_name', '=', model);
   if (after) query = query.where(sql<SqlBool>`(model_name, target, from_time, id) > (${after.m}, ${after.t}, ${new Date(after.f)}::timestamptz, ${after.id})`);
   query = query.orderBy('model_name').orderBy('target').orderBy('from_time').orderBy('id');

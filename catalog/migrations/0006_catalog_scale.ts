@@ -5,8 +5,8 @@ import { sql, type Kysely } from 'kysely';
  * - a version's transitions and approval attempts in order (version page, approvals inbox, production at T);
  * - a version's deployments, and its live ones (the version page and the `deployed` search filter);
  * - a model's deployments by start (model page, production at T for one model);
- * - serving deployments in (model, target, start) order, the keyset of production at T across all models,
- *   and by the time range they served (the same question for a time when few deployments were live);
+ * - serving deployments in (model, target, start, id) order, the keyset of production at T across all models
+ *   (for a time when few deployments were live, the planner uses `deployments_time` from 0002 instead);
  * - versions by stage and last change (the approvals inbox walks the versions waiting at the gate in order).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -17,9 +17,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     sql`create index deployments_version_live on deployments (model_version_id) where to_time is null`,
     sql`create index deployments_model_from on deployments (model_name, from_time)`,
     sql`create index deployments_serving_order on deployments (model_name, target, from_time, id) where traffic_share > 0`,
-    // The same expression as SERVING_SPAN in catalog/inventory.ts (the planner matches it exactly).
-    sql`create index deployments_serving_span on deployments
-      using gist (tstzrange(from_time, case when to_time < from_time then from_time else to_time end, '[)')) where traffic_share > 0`,
     sql`create index model_versions_stage_updated on model_versions (stage, updated_at, id)`,
   ];
   for (const statement of statements) await statement.execute(db);
@@ -33,7 +30,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     'deployments_version_live',
     'deployments_model_from',
     'deployments_serving_order',
-    'deployments_serving_span',
     'model_versions_stage_updated',
   ]) {
     await sql`drop index ${sql.ref(name)}`.execute(db);
