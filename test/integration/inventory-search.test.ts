@@ -32,7 +32,7 @@ describe('inventory search', () => {
     const approver = await createApiToken(database.db, 'ava', ['approver:risk']);
 
     models.fraud = await sampleManifest({
-      name: 'fraud-detector', owner: 'fatima', team: 'payments', kind: 'ml', framework: 'xgboost', riskTier: 'critical',
+      name: 'fraud-detector', owner: 'fatima', team: 'payments', kind: 'ml', framework: 'json-linear', riskTier: 'critical',
       tags: ['fraud', 'realtime'], description: 'Flags card transactions that look fraudulent.',
     });
     models.churn = await sampleManifest({
@@ -94,7 +94,8 @@ describe('inventory search', () => {
     ['q=fraudulent%20transactions', ['fraud']],
     ['q=screening', ['rules']],
     ['q=bureau', ['vendor']],
-    ['q=xgboost', ['fraud']],
+    // The deployed model is one the built-in runtime serves; full text also matches a framework.
+    ['q=json-linear', ['fraud']],
     ['owner=fatima&kind=ml', ['fraud']],
     ['tag=realtime&deployed=false', ['rules']],
   ] as [string, (keyof typeof models)[]][])('filters by %s', async (query, expected) => {
