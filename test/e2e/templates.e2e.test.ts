@@ -12,6 +12,7 @@ import { statusQuery } from '../../workflows/messages.js';
 import { eventually, startTestStack, type TestApi, type TestDatabase, type TestStack } from '../harness/index.js';
 import { stageTransitionsIn } from '../harness/history.js';
 import { sampleManifest } from '../harness/manifests.js';
+import { writeArtifact } from '../harness/artifacts.js';
 
 /**
  * One lifecycle of each example template, end to end on the real dev server, with no inline policy: the
@@ -158,7 +159,9 @@ describe('each example template drives its own lifecycle', () => {
     const m = await sampleManifest({
       name: 'rules',
       kind: 'rules',
-      framework: 'drools',
+      framework: 'json-rules',
+      // A rules model the built-in runtime serves: the example's decline-above-45%-DTI rule.
+      artifacts: [await writeArtifact('rules.json', JSON.stringify({ kind: 'rules', rules: [{ if: 'debt_to_income > 0.45', then: 'decline' }, { else: 'approve' }] }))],
       riskTier: 'medium',
       template: 'rules-model',
       metrics: { backtestAgreement: 0.995, ruleConflicts: 0 },
