@@ -1,47 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../harness/postgres-cluster.js';
 import { steward } from '../harness/cli.js';
-
-interface DevStack {
-  readonly api: string;
-  readonly tokens: Record<string, string>;
-  stop(): Promise<number | null>;
-}
-
-/** `steward dev` on embedded defaults in `dataDir`, once it has printed its API address and tokens. */
-async function startDev(dataDir: string, port: number, temporalPort: number): Promise<DevStack> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), STEWARD_DATA_DIR: dataDir, TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
-  delete env.DATABASE_URL;
-  delete env.STEWARD_TOKEN;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`steward dev printed no tokens:\n${output}`)), 120_000);
-    child.stdout.on('data', () => {
-      if (output.includes('Press Ctrl+C')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then((code) => reject(new Error(`steward dev exited with ${code}:\n${output}`)));
-  });
-  const tokens = Object.fromEntries([...output.matchAll(/^\s+(dev-[a-z]+)\s+\S+\s+(stw_\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-  return {
-    api: /API:\s+(http:\/\/\S+)/.exec(output)![1]!,
-    tokens,
-    async stop() {
-      child.kill('SIGINT');
-      return exited;
-    },
-  };
-}
+import { startDev } from '../harness/dev.js';
 
 const status = async (api: string, token: string) => (await fetch(`${api}/models?limit=1`, { headers: { authorization: `Bearer ${token}` } })).status;
 
@@ -54,7 +17,7 @@ describe('tokens with steward dev', () => {
   it('creates and revokes through the running API, effective at once and after a restart', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'steward-dev-tokens-'));
     const [port, temporalPort] = [await freePort(), await freePort()];
-    let dev = await startDev(dataDir, port, temporalPort);
+    let dev = await startDev(dataDir, { port, temporalPort });
     try {
       expect(Object.keys(dev.tokens).sort()).toEqual(['dev-admin', 'dev-approver', 'dev-auditor', 'dev-business', 'dev-engineer']);
       const env = { STEWARD_API: dev.api, STEWARD_TOKEN: dev.tokens['dev-admin'], DATABASE_URL: undefined, STEWARD_DATA_DIR: dataDir };
@@ -70,7 +33,7 @@ describe('tokens with steward dev', () => {
 
       const before = dev.tokens;
       expect(await dev.stop()).toBe(0);
-      dev = await startDev(dataDir, port, temporalPort);
+      dev = await startDev(dataDir, { port, temporalPort });
       expect(await status(dev.api, revokedToken)).toBe(401);
       expect(await status(dev.api, keptToken)).toBe(200);
       for (const principal of Object.keys(before)) {

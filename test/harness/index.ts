@@ -19,6 +19,7 @@ import type { LifecyclePolicy } from '../../core/policy.js';
 import type { JwtSettings } from '../../api/authn.js';
 import type { ReadSettings } from '../../activities/read-uri.js';
 import type { Runtimes } from '../../runtimes/targets.js';
+import type { GatewayOptions } from '../../api/gateway/index.js';
 import { sharedTestRuntime } from './runtimes.js';
 import { testReadSettings } from './reading.js';
 
@@ -154,6 +155,8 @@ export async function startTestApi(options: {
   rateLimitPerMinute?: number;
   jwt?: JwtSettings;
   reading?: ReadSettings;
+  /** The scoring gateway's runtimes and windows. */
+  gateway?: GatewayOptions;
 }): Promise<TestApi> {
   const { database, reading = testReadSettings(), ...rest } = options;
   // Tests make many requests a minute; the rate-limit test sets its own low limit.

@@ -2,18 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApi } from '../../api/server.js';
 import { createApiToken } from '../../api/tokens.js';
 import { manifestSchema } from '../../core/manifest.js';
 import type { InferenceRequest, InferenceResponse } from '../../runtimes/protocol.js';
 import { runtimeModelName } from '../../runtimes/runtime.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { startFaultProxy, type FaultProxy, type Interceptor } from '../harness/fault-proxy.js';
-import { connectTestClient, createTestDatabase, eventually, terminateRunning, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
+import { connectTestClient, createTestDatabase, eventually, terminateRunning, uniqueTaskQueue, type TestDatabase, startTestApi, type TestApi } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
-import { TEST_ROOT, testReadSettings } from '../harness/reading.js';
+import { TEST_ROOT } from '../harness/reading.js';
 import { startTestRuntime, type TestRuntime } from '../harness/runtimes.js';
 import { startProcess, type StewardProcess } from '../fuzz/stack.js';
 
@@ -40,7 +38,7 @@ describe('SIGKILL of the worker during a deploy', () => {
   let proxy: FaultProxy;
   let database: TestDatabase;
   let client: Client;
-  let api: FastifyInstance;
+  let api: TestApi;
   let base: string;
   let engineer: string;
   let approver: string;
@@ -90,18 +88,14 @@ describe('SIGKILL of the worker during a deploy', () => {
       // The worker reaches the runtime only through the proxy, which decides when it dies.
       STEWARD_RUNTIMES: JSON.stringify({ default: { kind: 'builtin', url: proxy.url, repository: runtime.repository } }),
     };
-    api = await buildApi({
+    api = await startTestApi({
       client,
-      db: database.db,
-      evidence: database.evidence,
+      database,
       taskQueue,
-      logger: false,
-      rateLimitPerMinute: 100_000,
-      readPolicy: testReadSettings().policy,
       // The gateway scores on the runtime directly.
       gateway: { windowMs: 60_000, runtimeFor: (target) => (target === 'default' ? runtime.runtimes.forTarget('default') : undefined) },
     });
-    base = await api.listen({ host: '127.0.0.1', port: 0 });
+    base = api.baseUrl;
     engineer = await createApiToken(database.db, 'erin', ['engineer']);
     approver = await createApiToken(database.db, 'ava', ['approver:risk']);
     await startWorker();

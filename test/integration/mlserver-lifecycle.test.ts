@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactStager } from '../../activities/runtime-staging.js';
-import { buildApi } from '../../api/server.js';
 import { createApiToken } from '../../api/tokens.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import { createRuntimes, parseRuntimeTargets, type Runtimes } from '../../runtimes/targets.js';
 import { runtimeModelName } from '../../runtimes/runtime.js';
 import { stageTransitionsIn } from '../harness/history.js';
-import { connectTestClient, createTestDatabase, eventually, startTestWorker, terminateRunning, uniqueTaskQueue, type RunningWorker, type TestDatabase } from '../harness/index.js';
+import { connectTestClient, createTestDatabase, eventually, startTestWorker, terminateRunning, uniqueTaskQueue, type RunningWorker, type TestDatabase, startTestApi, type TestApi } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { startMlserver, trainSklearnModel, type RunningMlserver, type TrainedSklearnModel } from '../harness/mlserver.js';
 import { testReadSettings } from '../harness/reading.js';
@@ -30,7 +28,7 @@ describe('a scikit-learn model on MLServer, end to end', () => {
   let client: Client;
   let runtimes: Runtimes;
   let worker: RunningWorker;
-  let api: FastifyInstance;
+  let api: TestApi;
   let base: string;
   let dir: string;
   const taskQueue = uniqueTaskQueue('mlserver');
@@ -55,17 +53,13 @@ describe('a scikit-learn model on MLServer, end to end', () => {
     const targets = parseRuntimeTargets({ STEWARD_RUNTIMES: JSON.stringify({ mlserver: { kind: 'mlserver', url: mlserver.url, repository: mlserver.repository } }) });
     runtimes = createRuntimes(targets, { stage: createArtifactStager(testReadSettings()) });
     worker = await startTestWorker({ database, taskQueue, runtimes });
-    api = await buildApi({
+    api = await startTestApi({
       client,
-      db: database.db,
-      evidence: database.evidence,
+      database,
       taskQueue,
-      logger: false,
-      rateLimitPerMinute: 100_000,
-      readPolicy: testReadSettings().policy,
       gateway: { targets, windowMs: 1_000 },
     });
-    base = await api.listen({ host: '127.0.0.1', port: 0 });
+    base = api.baseUrl;
     tokens.engineer = await createApiToken(database.db, 'erin', ['engineer']);
     tokens.approver = await createApiToken(database.db, 'ava', ['approver:risk']);
     tokens.auditor = await createApiToken(database.db, 'audrey', ['auditor']);

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactStager } from '../../activities/runtime-staging.js';
 import { seededRandom } from '../../api/gateway/router.js';
 import { Lifecycles } from '../../api/lifecycles.js';
-import { buildApi } from '../../api/server.js';
 import { createApiToken } from '../../api/tokens.js';
 import { lifecycleRunHistories } from '../../audit/run-histories.js';
 import { isWindowJudged } from '../../core/evidence.js';
@@ -23,16 +21,7 @@ import { rolloutTemplates } from '../fixtures/workflows/rollouts.js';
 import { writeArtifact } from '../harness/artifacts.js';
 import { failingInference, startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { signalsIn, stageTransitionsIn } from '../harness/history.js';
-import {
-  connectTestClient,
-  createTestDatabase,
-  eventually,
-  startTestWorker,
-  terminateRunning,
-  uniqueTaskQueue,
-  type RunningWorker,
-  type TestDatabase,
-} from '../harness/index.js';
+import { connectTestClient, createTestDatabase, eventually, startTestWorker, terminateRunning, uniqueTaskQueue, type RunningWorker, type TestDatabase, startTestApi, type TestApi } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { testReadSettings } from '../harness/reading.js';
 import { startTestRuntime, type TestRuntime } from '../harness/runtimes.js';
@@ -67,7 +56,7 @@ describe('rollouts on real traffic through the gateway', () => {
   let client: Client;
   let worker: RunningWorker;
   let lifecycles: Lifecycles;
-  let api: FastifyInstance;
+  let api: TestApi;
   let base: string;
   let scorer: string;
   let taskQueue: string;
@@ -84,13 +73,10 @@ describe('rollouts on real traffic through the gateway', () => {
     [bundle, database, client] = await Promise.all([bundleWorkflows(join(process.cwd(), 'test', 'fixtures', 'workflows', 'rollouts.ts')), createTestDatabase(), connectTestClient()]);
     worker = await startTestWorker({ database, taskQueue, workflowBundle: bundle, runtimes: proxied });
     lifecycles = new Lifecycles(client, taskQueue, undefined, rolloutTemplates);
-    api = await buildApi({
+    api = await startTestApi({
       client,
-      db: database.db,
-      evidence: database.evidence,
+      database,
       taskQueue,
-      logger: false,
-      readPolicy: testReadSettings().policy,
       gateway: {
         windowMs: WINDOW_MS,
         routesTtlMs: ROUTES_TTL_MS,
@@ -98,7 +84,7 @@ describe('rollouts on real traffic through the gateway', () => {
         runtimeFor: (target) => (target === 'default' ? proxied.forTarget('default') : undefined),
       },
     });
-    base = await api.listen({ host: '127.0.0.1', port: 0 });
+    base = api.baseUrl;
     scorer = await createApiToken(database.db, 'scoring-service', ['scorer']);
   });
 
