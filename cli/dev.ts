@@ -37,11 +37,19 @@ async function devServerPort(address: string): Promise<number | undefined> {
   return (await isPortFree(7233)) ? 7233 : undefined;
 }
 
-/** STEWARD_RUNTIME_PORT, else 8090 when free, else any free port. */
-async function builtinRuntimePort(): Promise<number> {
+/**
+ * The built-in runtime on STEWARD_RUNTIME_PORT; unset, on 8090, or on any free port when 8090 is taken (by
+ * another process, or by a second `steward dev` starting at the same moment).
+ */
+async function startDevRuntime(repository: string) {
   const configured = process.env.STEWARD_RUNTIME_PORT;
-  if (configured) return Number(configured);
-  return (await isPortFree(DEFAULT_RUNTIME_PORT)) ? DEFAULT_RUNTIME_PORT : 0;
+  if (configured) return startBuiltinRuntime({ repository, host: '127.0.0.1', port: Number(configured) });
+  try {
+    return await startBuiltinRuntime({ repository, host: '127.0.0.1', port: DEFAULT_RUNTIME_PORT });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return startBuiltinRuntime({ repository, host: '127.0.0.1', port: 0 });
+  }
 }
 
 /** A loopback port nobody listens on now, for the SDK's metrics endpoint. */
@@ -83,7 +91,7 @@ export async function runDev(config: StewardConfig): Promise<void> {
   }
 
   // Deployments go to the built-in runtime, in this process, unless STEWARD_RUNTIMES names runtimes of its own.
-  const builtin = process.env.STEWARD_RUNTIMES ? null : await startBuiltinRuntime({ repository: join(dataDir, 'models'), host: '127.0.0.1', port: await builtinRuntimePort() });
+  const builtin = process.env.STEWARD_RUNTIMES ? null : await startDevRuntime(join(dataDir, 'models'));
   const targets = builtin ? parseRuntimeTargets({ STEWARD_RUNTIMES: JSON.stringify({ default: { kind: 'builtin', url: builtin.url, repository: join(dataDir, 'models') } }) }) : config.runtimes;
   const runtimes = createRuntimes(targets, { stage: createArtifactStager(config.reading) });
 
