@@ -3,12 +3,15 @@ import { userInfo } from 'node:os';
 import { ensureTemporalCli, TemporalCliNotFoundError } from '../platform/temporal-cli.js';
 import { findPostgresBinDir } from '../test/harness/postgres-cluster.js';
 import { ensureJavaTestServer, TestServerNotFoundError } from '../test/harness/java-test-server.js';
-import { ensureMlserver, MlserverNotFoundError } from '../test/harness/mlserver.js';
+import { ensureMlserver } from '../test/harness/mlserver.js';
+import { ensurePythonReference } from '../test/harness/python-reference.js';
+import { PythonVenvError } from '../test/harness/python-venv.js';
 
 /**
  * Runs before `npm test`: makes sure the real servers the suite needs exist on this machine. The Temporal CLI
  * is found or built (see platform/temporal-cli.ts); the time-skipping test server of the workflow tests is found or
- * installed from Maven Central (see test/harness/java-test-server.ts); MLServer's virtual environment is created
+ * installed from Maven Central (see test/harness/java-test-server.ts); MLServer's virtual environment and the
+ * Python reference implementations' one (scikit-learn, fairlearn, scipy, Evidently, picklescan) are created
  * once (see test/harness/mlserver.ts); PostgreSQL server binaries are installed from Debian's
  * packages when missing and we may (root with apt-get), unless DATABASE_URL points at a server already.
  */
@@ -35,8 +38,10 @@ try {
 try {
   const mlserver = await ensureMlserver({ say });
   say(`MLServer: ${mlserver.mlserver} (${mlserver.source})`);
+  const reference = await ensurePythonReference({ say });
+  say(`Python reference implementations: ${reference.python} (${reference.source})`);
 } catch (err) {
-  if (!(err instanceof MlserverNotFoundError)) throw err;
+  if (!(err instanceof PythonVenvError)) throw err;
   say(err.message);
   process.exit(1);
 }

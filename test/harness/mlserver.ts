@@ -3,12 +3,11 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { isExecutable, onPath } from '../../platform/tool-cache.js';
+import { ensureVenv } from './python-venv.js';
 
 const run = promisify(execFile);
 
@@ -20,15 +19,8 @@ const run = promisify(execFile);
 export const MLSERVER_VERSION = '1.7.1';
 /** joblib comes with scikit-learn; it is named because the training script imports it. */
 const REQUIREMENTS = [`mlserver==${MLSERVER_VERSION}`, `mlserver-sklearn==${MLSERVER_VERSION}`, 'scikit-learn', 'joblib'];
-const MARKER = '.steward-installed';
 
-export class MlserverNotFoundError extends Error {}
-
-type Say = (message: string) => void;
-
-export function mlserverVenvDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'steward', `mlserver-${MLSERVER_VERSION}`);
-}
+export { PythonVenvError as MlserverNotFoundError } from './python-venv.js';
 
 export interface MlserverInstall {
   readonly venv: string;
@@ -37,43 +29,10 @@ export interface MlserverInstall {
   readonly source: 'cache' | 'pip';
 }
 
-let installing: Promise<MlserverInstall> | undefined;
-
-/**
- * The cached virtual environment, created with `python3 -m venv` and filled by pip the first time (a few
- * minutes); a marker file naming the requirements says it is complete, so later runs skip pip.
- */
-export function ensureMlserver(options: { say?: Say; env?: NodeJS.ProcessEnv } = {}): Promise<MlserverInstall> {
-  installing ??= install(options).catch((err: unknown) => {
-    installing = undefined;
-    throw err;
-  });
-  return installing;
-}
-
-async function install({ say = () => undefined, env = process.env }: { say?: Say; env?: NodeJS.ProcessEnv }): Promise<MlserverInstall> {
-  const venv = mlserverVenvDir(env);
-  const found = { venv, python: join(venv, 'bin', 'python'), mlserver: join(venv, 'bin', 'mlserver') };
-  const wanted = REQUIREMENTS.join(' ');
-  const marker = await readFile(join(venv, MARKER), 'utf8').catch(() => '');
-  if (marker.trim() === wanted && (await isExecutable(found.mlserver))) return { ...found, source: 'cache' };
-
-  const python3 = await onPath('python3', env);
-  if (!python3) {
-    throw new MlserverNotFoundError(
-      `python3 not found on PATH: the MLServer tests need Python 3 (with venv and pip; Debian: sudo apt-get install -y python3 python3-venv) to install MLServer ${MLSERVER_VERSION} into ${venv}`,
-    );
-  }
-  say(`MLServer ${MLSERVER_VERSION}: creating ${venv} and installing ${wanted} with pip (once per machine)`);
-  try {
-    await run(python3, ['-m', 'venv', venv], { env });
-    await run(found.python, ['-m', 'pip', 'install', '--quiet', ...REQUIREMENTS], { env, maxBuffer: 64 * 1024 ** 2 });
-  } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new MlserverNotFoundError(`installing MLServer ${MLSERVER_VERSION} into ${venv} failed: ${e.message}\n${(e.stderr ?? '').slice(-2000)}`);
-  }
-  await writeFile(join(venv, MARKER), `${wanted}\n`);
-  return { ...found, source: 'pip' };
+/** MLServer's cached virtual environment (see python-venv.ts); pip runs only the first time, for a few minutes. */
+export async function ensureMlserver(options: { say?: (m: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<MlserverInstall> {
+  const venv = await ensureVenv({ name: `mlserver-${MLSERVER_VERSION}`, requirements: REQUIREMENTS, purpose: 'the MLServer tests', probe: 'mlserver' }, options);
+  return { venv: venv.venv, python: venv.python, mlserver: join(venv.bin, 'mlserver'), source: venv.source };
 }
 
 async function freePort(): Promise<number> {
