@@ -34,6 +34,25 @@ export class StewardHttp {
     }
     return { status: res.status, body: json };
   }
+
+  /**
+   * Every page of a paged listing (`nextCursor` continues it): the items under `key` of all pages joined,
+   * with the first page's other fields, so the CLI shows the whole answer rather than its first page.
+   */
+  async allPages(path: string, params: URLSearchParams, key: string): Promise<Record<string, unknown>> {
+    let first: Record<string, unknown> | undefined;
+    const items: unknown[] = [];
+    for (let cursor: string | null = null; ; ) {
+      const query = new URLSearchParams(params);
+      if (cursor) query.set('cursor', cursor);
+      const page = (await this.call('GET', `${path}?${query}`)).body as Record<string, unknown> & { nextCursor?: string | null };
+      first ??= page;
+      items.push(...((page[key] as unknown[] | undefined) ?? []));
+      cursor = page.nextCursor ?? null;
+      if (!cursor) break;
+    }
+    return { ...first, [key]: items, nextCursor: null };
+  }
 }
 
 function isVerdict(json: unknown): boolean {

@@ -202,7 +202,8 @@ apiOptions(program.command('production').description('what was in production at 
     const params = new URLSearchParams();
     if (opts.at) params.set('at', opts.at);
     if (opts.model) params.set('model', opts.model);
-    print((await http(opts).call('GET', `/production?${params}`)).body);
+    params.set('limit', '500');
+    print(await http(opts).allPages('/production', params, 'deployments'));
   });
 
 program
@@ -230,7 +231,7 @@ program
 
 apiOptions(program.command('approvals').description('your approval inbox: gates you may decide, with their evidence')).action(
   async (opts: { api: string; token?: string }) => {
-    print((await http(opts).call('GET', '/approvals')).body);
+    print(await http(opts).allPages('/approvals', new URLSearchParams({ limit: '200' }), 'items'));
   },
 );
 
