@@ -58,6 +58,8 @@ export interface DriftStatus {
 export interface WindowPolicy {
   readonly kpis: Readonly<Record<string, { readonly min?: number; readonly max?: number }>>;
   readonly maxErrorRate: number | null;
+  /** Latency ceilings (the gateway's percentiles, ms); absent in templates before latency SLAs. */
+  readonly maxLatencyMs?: Partial<LatencySummary> | null;
 }
 
 export interface WindowVerdict {
@@ -72,18 +74,33 @@ export interface WindowVerdict {
  * error rate against the ceiling, each KPI against its range. A KPI the window did not report is listed as
  * missing, not as a breach: silence is not a measurement.
  */
-export function judgeWindow(window: Pick<Observation, 'requests' | 'errors' | 'kpis'>, policy: WindowPolicy): WindowVerdict {
+export function judgeWindow(window: Pick<Observation, 'requests' | 'errors' | 'kpis' | 'latencyMs'>, policy: WindowPolicy): WindowVerdict {
+  const { breaches: found, ...verdict } = judgeWindowByKind(window, policy);
+  return { ...verdict, breaches: found.map((b) => b.text) };
+}
+
+/** The same rule, each breach with its kind (errors, kpi, latency) for the alert policy. */
+export function judgeWindowByKind(
+  window: Pick<Observation, 'requests' | 'errors' | 'kpis' | 'latencyMs'>,
+  policy: WindowPolicy,
+): Omit<WindowVerdict, 'breaches'> & { breaches: { kind: 'errors' | 'kpi' | 'latency'; text: string }[] } {
   const errorRate = window.requests > 0 ? window.errors / window.requests : null;
-  const breaches: string[] = [];
+  const breaches: { kind: 'errors' | 'kpi' | 'latency'; text: string }[] = [];
   if (policy.maxErrorRate !== null && errorRate !== null && errorRate > policy.maxErrorRate) {
-    breaches.push(`error rate ${round(errorRate)} > ${policy.maxErrorRate}`);
+    breaches.push({ kind: 'errors', text: `error rate ${round(errorRate)} > ${policy.maxErrorRate}` });
   }
   const missingKpis: string[] = [];
   for (const [kpi, { min, max }] of Object.entries(policy.kpis)) {
     const value = window.kpis[kpi];
     if (value === undefined) missingKpis.push(kpi);
-    else if (min !== undefined && value < min) breaches.push(`${kpi} ${value} < ${min}`);
-    else if (max !== undefined && value > max) breaches.push(`${kpi} ${value} > ${max}`);
+    else if (min !== undefined && value < min) breaches.push({ kind: 'kpi', text: `${kpi} ${value} < ${min}` });
+    else if (max !== undefined && value > max) breaches.push({ kind: 'kpi', text: `${kpi} ${value} > ${max}` });
+  }
+  // A window without latencies (a shadow-only or all-failed window) has nothing to hold to the SLA.
+  for (const p of ['p50', 'p95', 'p99'] as const) {
+    const ceiling = policy.maxLatencyMs?.[p];
+    const value = window.latencyMs?.[p];
+    if (ceiling !== undefined && value !== undefined && value > ceiling) breaches.push({ kind: 'latency', text: `latency ${p} ${value} ms > ${ceiling} ms` });
   }
   return { errorRate, breaches, missingKpis };
 }

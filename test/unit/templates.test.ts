@@ -31,7 +31,7 @@ describe('the example templates', () => {
   });
 
   it('standard: one approver and a direct rollout for a medium-risk model; two approvers and a shadow day for high risk', () => {
-    const medium = templates.plan('standard', manifest());
+    const medium = templates.plan('standard@1', manifest());
     expect(medium.template).toBe('standard@1');
     expect(medium.gates.map((g) => g.kind)).toEqual(['test', 'scan', 'approval']);
     expect(medium.gates[2]).toMatchObject({ policy: { groups: ['risk'], quorum: 1, deadline: { timeoutMs: 5 * 86_400_000 } } });
@@ -77,22 +77,22 @@ describe('the example templates', () => {
 
 describe('the registry', () => {
   it('resolves a bare name to the newest version and name@version exactly', () => {
-    const v2 = defineTemplate({ name: 'standard', version: 2, description: '', lifecycle: () => ({ gates: [], monitor: monitorEveryHour }) });
-    const registry = new TemplateRegistry([...templates.list(), v2]);
-    expect(registry.resolve('standard').ref).toBe('standard@2');
+    const v9 = defineTemplate({ name: 'standard', version: 9, description: '', lifecycle: () => ({ gates: [], monitor: monitorEveryHour }) });
+    const registry = new TemplateRegistry([...templates.list(), v9]);
+    expect(registry.resolve('standard').ref).toBe('standard@9');
     expect(registry.resolve('standard@1').ref).toBe('standard@1');
   });
 
   it('names what it knows when asked for a template it does not have', () => {
-    expect(() => templates.resolve('standard@9')).toThrow('no template standard@9 (known: standard@1)');
-    expect(() => templates.resolve('nope')).toThrow(/no template nope \(known: high-risk@1, rules-model@1, standard@1\)/);
+    expect(() => templates.resolve('standard@9')).toThrow('no template standard@9 (known: standard@1, standard@2)');
+    expect(() => templates.resolve('nope')).toThrow(/no template nope \(known: high-risk@1, high-risk@2, rules-model@1, standard@1, standard@2\)/);
   });
 
   it('finds the migration a newer version declares, and none otherwise', () => {
-    const v2 = defineTemplate({ name: 'standard', version: 2, description: '', migrateFrom: ['standard@1'], lifecycle: () => ({ gates: [], monitor: monitorEveryHour }) });
-    const registry = new TemplateRegistry([...templates.list(), v2]);
-    expect(registry.migrationFrom('standard@1')?.ref).toBe('standard@2');
-    expect(registry.migrationFrom('standard@2')).toBeNull();
+    const v9 = defineTemplate({ name: 'standard', version: 9, description: '', migrateFrom: ['standard@1'], lifecycle: () => ({ gates: [], monitor: monitorEveryHour }) });
+    const registry = new TemplateRegistry([...templates.list(), v9]);
+    expect(registry.migrationFrom('standard@1')?.ref).toBe('standard@9');
+    expect(registry.migrationFrom('standard@9')).toBeNull();
     expect(templates.migrationFrom('standard@1')).toBeNull();
   });
 

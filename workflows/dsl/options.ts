@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { METRIC_NAME_PATTERN } from '../../core/names.js';
 import { STAT_TEST_NAMES } from '../../core/drift.js';
 import { SEVERITIES } from '../../core/policy.js';
+import { canonicalMetric, CLASSIFICATION_METRICS, FAIRNESS_METRICS, REGRESSION_METRICS } from '../../core/evaluation.js';
+import { ALERT_SEVERITIES, BREACH_KINDS } from '../../core/alerts.js';
 
 /**
  * The zod schemas of every stage's options. Templates are checked against them when they are loaded, so a
@@ -28,12 +30,53 @@ export type DurationInput = z.input<typeof duration>;
 const metricName = z.string().regex(METRIC_NAME_PATTERN, 'must be a metric name');
 const bounds = z.record(metricName, z.number().finite());
 
+const measuredMetric = z.string().refine((m) => canonicalMetric(m) !== null, {
+  message: `must be a metric Steward measures (${[...CLASSIFICATION_METRICS, ...REGRESSION_METRICS].join(', ')}, or an alias such as auc)`,
+});
+const fairnessBound = z.partialRecord(z.enum(FAIRNESS_METRICS), z.number().finite()).transform((r) => r as Record<string, number>);
+
+/**
+ * Scoring the candidate on the manifest's evaluation dataset. With it, `min` and `max` bound the measured
+ * metrics and the manifest's own metrics become claims; without it (templates released before), the gate
+ * judges the declared metrics as it always did.
+ */
+export const evaluateOptions = z
+  .strictObject({
+    /** A manifest without an evaluation dataset fails the gate (true) or is judged on its declared metrics (false). */
+    required: z.boolean().default(true),
+    /** Metric → how much worse than the champion (same rows, same activity) the candidate may be. */
+    vsChampion: z.record(measuredMetric, z.number().finite().min(0)).default({}),
+    /** A declared metric off the measured one by more than this fails; absent: claims are reported only. */
+    claimTolerance: z.number().finite().min(0).nullable().default(null),
+    /** p50 and p95 of single-row requests over `batch` requests. */
+    latency: z
+      .strictObject({ batch: z.number().int().min(1).max(10_000).default(100), p50Ms: z.number().positive().optional(), p95Ms: z.number().positive().optional() })
+      .nullable()
+      .default(null),
+    /** Bounds on fairness metrics per protected attribute, over the scored predictions. */
+    fairness: z.strictObject({ min: fairnessBound.default({}), max: fairnessBound.default({}) }).nullable().default(null),
+    /** Zeros, missing values, extremes and wrong types: each a valid output or a clean error within `timeout`. */
+    edgeCases: z.strictObject({ timeout: duration.default(10_000) }).nullable().default({ timeout: 10_000 }),
+    batchRows: z.number().int().min(1).max(100_000).default(256),
+    threshold: z.number().gt(0).lt(1).default(0.5),
+  })
+  .transform(({ edgeCases, ...rest }) => ({ ...rest, edgeCases: edgeCases === null ? null : { timeoutMs: edgeCases.timeout } }));
+
 export const testOptions = z
   .strictObject({
     /** Metric → lowest acceptable value. */
     min: bounds.default({}),
     /** Metric → highest acceptable value (error rates, fairness gaps). */
     max: bounds.default({}),
+    evaluate: evaluateOptions.optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (!o.evaluate) return;
+    for (const side of ['min', 'max'] as const) {
+      for (const metric of Object.keys(o[side])) {
+        if (canonicalMetric(metric) === null) ctx.addIssue({ code: 'custom', path: [side, metric], message: 'bounds a measured metric when evaluate is set; Steward does not measure this one' });
+      }
+    }
   })
   .default({ min: {}, max: {} });
 
@@ -93,6 +136,32 @@ export const deployOptions = z
 
 export const STAT_TESTS = ['auto', ...STAT_TEST_NAMES] as const;
 
+const latencyMs = z.number().positive().finite();
+const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'rocAuc', 'logLoss'] as const;
+const REGRESSION_METRICS = ['rmse', 'mae', 'mape', 'r2'] as const;
+const FAIRNESS_METRICS = ['demographicParityDifference', 'demographicParityRatio', 'equalizedOddsDifference', 'equalOpportunityDifference'] as const;
+const fairnessBounds = z.partialRecord(z.enum(FAIRNESS_METRICS), z.number().finite()).transform((r) => r as Record<string, number>);
+
+const performanceOptions = z
+  .strictObject({
+    task: z.enum(['classification', 'regression']),
+    /** The output tensor with the positive class's score (classification) or the prediction (regression). */
+    output: z.string().min(1),
+    threshold: z.number().gt(0).lt(1).default(0.5),
+    min: z.partialRecord(z.enum([...CLASSIFICATION_METRICS, ...REGRESSION_METRICS]), z.number().finite()).default({}),
+    max: z.partialRecord(z.enum([...CLASSIFICATION_METRICS, ...REGRESSION_METRICS]), z.number().finite()).default({}),
+    minLabels: z.number().int().min(1).default(30),
+  })
+  .superRefine((p, ctx) => {
+    const allowed: readonly string[] = p.task === 'classification' ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
+    for (const side of ['min', 'max'] as const) {
+      for (const metric of Object.keys(p[side])) {
+        if (!allowed.includes(metric)) ctx.addIssue({ code: 'custom', path: [side, metric], message: `is not a ${p.task} metric (${allowed.join(', ')})` });
+      }
+    }
+  })
+  .transform((p) => ({ ...p, min: p.min as Record<string, number>, max: p.max as Record<string, number> }));
+
 export const monitorOptions = z.strictObject({
   every: duration,
   /** Monitor cycles per workflow run before continue-as-new keeps the history bounded. */
@@ -111,14 +180,69 @@ export const monitorOptions = z.strictObject({
   /** Business KPIs with their acceptable range. */
   kpis: z.record(metricName, z.strictObject({ min: z.number().finite().optional(), max: z.number().finite().optional() })).default({}),
   maxErrorRate: z.number().min(0).max(1).nullable().default(null),
+  /** Ceilings on the gateway's latency percentiles per window, in milliseconds. */
+  maxLatencyMs: z.strictObject({ p50: latencyMs.optional(), p95: latencyMs.optional(), p99: latencyMs.optional() }).nullable().default(null),
+  /** Performance against ground-truth labels, per window. */
+  performance: performanceOptions.nullable().default(null),
+  /** Fairness over each window's labelled requests, with the test gate's metrics. */
+  fairness: z.strictObject({ min: fairnessBounds.default({}), max: fairnessBounds.default({}) }).nullable().default(null),
+  /** The model's outputs against its evaluation predictions (a column of the reference dataset). */
+  predictionDrift: z
+    .strictObject({
+      output: z.string().min(1),
+      column: z.string().min(1),
+      stattest: z.enum(STAT_TESTS).default('auto'),
+      threshold: z.number().gt(0).lt(1).optional(),
+    })
+    .nullable()
+    .default(null),
+  /** When breaching windows raise an alert, how severe it is, and which alerts start a retrain. */
+  alerts: z
+    .strictObject({
+      consecutive: z.number().int().min(1).max(100).default(1),
+      cooldown: duration.default(3_600_000),
+      critical: z.array(z.enum(BREACH_KINDS)).default([]),
+      retrainAt: z.enum(ALERT_SEVERITIES).nullable().default(null),
+    })
+    .nullable()
+    .default(null),
 });
+
+/** Runs a training command (argv, never a shell string) on a compute worker; see core/training.ts for placeholders. */
+export const commandRunnerOptions = z
+  .strictObject({
+    kind: z.literal('command'),
+    argv: z.array(z.string().min(1, 'must not be empty')).min(1, 'must name the program to run'),
+    cwd: z.string().min(1).optional(),
+    timeout: duration.default(2 * 60 * 60_000),
+  })
+  .transform(({ timeout, ...runner }) => ({ ...runner, timeoutMs: timeout }));
+
+/** POSTs the job to an external pipeline and waits (hours or days) for its callback. */
+export const webhookRunnerOptions = z
+  .strictObject({
+    kind: z.literal('webhook'),
+    url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+    timeout: duration.default(7 * 24 * 60 * 60_000),
+  })
+  .transform(({ timeout, ...runner }) => ({ ...runner, timeoutMs: timeout }));
 
 export const retrainOptions = z
   .strictObject({
     versionBump: z.enum(['major', 'minor', 'patch']).default('minor'),
     /** Start a retrain on its own when the monitor reports a drift breach. */
     onDrift: z.boolean().default(false),
+    /** How a retrain trains the next version; without one the successor reuses the parent's artifacts. */
+    runner: z.discriminatedUnion('kind', [commandRunnerOptions, webhookRunnerOptions]).optional(),
+    /** Retrain on a schedule: `every` after the version went live or was last retrained. */
+    schedule: z
+      .strictObject({ every: duration })
+      .transform((s) => ({ everyMs: s.every }))
+      .optional(),
+    /** Automatic triggers (drift, alerts, the schedule) wait at least this long after the last retrain. */
+    minInterval: duration.optional(),
   })
+  .transform(({ minInterval, ...retrain }) => ({ ...retrain, ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}) }))
   .default({ versionBump: 'minor', onDrift: false });
 
 export const retireOptions = z

@@ -2,7 +2,11 @@ import type { ModelManifest } from '../../core/manifest.js';
 import type { VersionBump } from '../../core/model-id.js';
 import type { ApprovalPolicy, Severity } from '../../core/policy.js';
 import type { ReportRef } from '../../core/reports.js';
+import type { TrainingRunner } from '../../core/training.js';
 import type { STAT_TESTS } from './options.js';
+import type { AlertPolicy } from '../../core/alerts.js';
+import type { FairnessPolicy, PerformancePolicy, PredictionDriftPolicy } from '../../core/live-monitoring.js';
+import type { LatencySummary } from '../../core/observation.js';
 
 /**
  * A lifecycle plan: what a template decided for one model version, after validation. The lifecycle workflow
@@ -102,11 +106,22 @@ export interface MonitorPlan {
   readonly drift: { readonly stattest: (typeof STAT_TESTS)[number]; readonly threshold?: number; readonly columnShare: number } | null;
   readonly kpis: Readonly<Record<string, { readonly min?: number; readonly max?: number }>>;
   readonly maxErrorRate: number | null;
+  /** The fields below are absent in plans of templates released before live monitoring. */
+  readonly maxLatencyMs?: Partial<LatencySummary> | null;
+  readonly performance?: PerformancePolicy | null;
+  readonly fairness?: FairnessPolicy | null;
+  readonly predictionDrift?: PredictionDriftPolicy | null;
+  readonly alerts?: AlertPolicy | null;
 }
 
 export interface RetrainPlan {
   readonly versionBump: VersionBump;
   readonly onDrift: boolean;
+  /** How the next version is trained; absent: it reuses the parent's artifacts (templates before runners). */
+  readonly runner?: TrainingRunner;
+  readonly schedule?: { readonly everyMs: number };
+  /** Automatic triggers wait at least this long after the last retrain. */
+  readonly minIntervalMs?: number;
 }
 
 export interface RetirePlan {

@@ -243,8 +243,30 @@ function planOf(ref: string, definition: TemplateDefinition, manifest: ModelMani
     deploy: {
       phases: deploy.phases.map((p) => ({ mode: p.mode, name: p.name, trafficShare: p.mode === 'canary' ? p.trafficPercent / 100 : 0, holdMs: p.hold })),
     },
-    monitor: { intervalMs: monitor.every, cyclesPerRun: monitor.cyclesPerRun, drift: monitor.drift, kpis: monitor.kpis, maxErrorRate: monitor.maxErrorRate },
+    monitor: {
+      intervalMs: monitor.every,
+      cyclesPerRun: monitor.cyclesPerRun,
+      drift: monitor.drift,
+      kpis: monitor.kpis,
+      maxErrorRate: monitor.maxErrorRate,
+      ...liveMonitoringPlan(monitor),
+    },
     retrain,
     retire: { maxLifetimeMs: retire.maxLifetime },
+  };
+}
+
+/**
+ * Live-monitoring settings enter a plan only when the template sets them, so plans of templates released before
+ * them (and the histories recorded with them) stay as they were.
+ */
+function liveMonitoringPlan(monitor: z.output<typeof monitorOptions>): Partial<LifecyclePlan['monitor']> {
+  const { maxLatencyMs, performance, fairness, predictionDrift, alerts } = monitor;
+  return {
+    ...(maxLatencyMs ? { maxLatencyMs } : {}),
+    ...(performance ? { performance } : {}),
+    ...(fairness ? { fairness } : {}),
+    ...(predictionDrift ? { predictionDrift } : {}),
+    ...(alerts ? { alerts: { consecutive: alerts.consecutive, cooldownMs: alerts.cooldown, critical: alerts.critical, retrainAt: alerts.retrainAt } } : {}),
   };
 }
