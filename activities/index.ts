@@ -4,6 +4,7 @@ import { catalogActivities } from './catalog.js';
 import { deploymentActivities, type RuntimeLookup } from './deployment.js';
 import type { batchScoringActivities } from './batch-scoring.js';
 import type { monitoringActivities } from './monitoring.js';
+import type { trainingActivities } from './training/index.js';
 import { scanningActivities } from './scanning.js';
 import { testingActivities } from './testing.js';
 import { webhookActivities } from './webhooks.js';
@@ -34,4 +35,4 @@ export function createActivities(deps: ActivityDeps) {
 
 export type LifecycleActivities = ReturnType<typeof createActivities>;
 /** Heavy compute, run by compute workers on their own task queue. */
-export type ComputeActivities = ReturnType<typeof monitoringActivities> & ReturnType<typeof batchScoringActivities>;
+export type ComputeActivities = ReturnType<typeof monitoringActivities> & ReturnType<typeof batchScoringActivities> & ReturnType<typeof trainingActivities>;

@@ -18,7 +18,7 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
  * One POST whose connection goes only to addresses the policy allows (checked at connect time, after DNS);
  * redirects are not followed. Answers the status code.
  */
-function post(url: string, headers: Record<string, string>, body: string, policy: NetworkPolicy): Promise<number> {
+export function post(url: string, headers: Record<string, string>, body: string, policy: NetworkPolicy): Promise<number> {
   const target = new URL(url);
   const refusal = networkUrlRefusal(target, policy);
   if (refusal) return Promise.reject(uriNotAllowed(url, refusal));

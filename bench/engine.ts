@@ -258,6 +258,8 @@ interface Round {
   readonly cpuMsPerLifecycle: number;
   readonly transactionsPerLifecycle: number;
   readonly workflowIds: string[];
+  /** Monotonic clock (µs, the clock of V8 CPU profiles) at the round's start and end, to cut a profile. */
+  readonly monotonicUs: readonly [number, number];
 }
 
 async function committedTransactions(admin: pg.Pool, database: string): Promise<number> {
@@ -276,6 +278,7 @@ async function committedTransactions(admin: pg.Pool, database: string): Promise<
 async function throughputRound(driver: Driver, manifests: ModelManifest[], admin: pg.Pool, database: string): Promise<Round> {
   const before = await committedTransactions(admin, database);
   const cpu = process.cpuUsage();
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
   const started = performance.now();
   const workflowIds: string[] = [];
   let next = 0;
@@ -299,6 +302,7 @@ async function throughputRound(driver: Driver, manifests: ModelManifest[], admin
     cpuMsPerLifecycle: (used.user + used.system) / 1000 / manifests.length,
     transactionsPerLifecycle: (after - before) / manifests.length,
     workflowIds,
+    monotonicUs: [fromUs, Number(process.hrtime.bigint() / 1000n)],
   };
 }
 
@@ -431,6 +435,13 @@ async function main(): Promise<void> {
   }
 }
 
+/** Each round's Steward and bare runs, side by side (they ran back to back). */
+const pairs = (rounds: Round[]): [Round, Round][] =>
+  Array.from({ length: rounds.length / 2 }, (_, i) => {
+    const two = rounds.slice(2 * i, 2 * i + 2);
+    return [two.find((x) => x.side === 'steward')!, two.find((x) => x.side === 'bare')!];
+  });
+
 function report(s: Record<Side, SideSummary>, rounds: Round[], load: number): void {
   const { steward: st, bare: b } = s;
   const tput = st.perSecond / b.perSecond;
@@ -441,7 +452,8 @@ function report(s: Record<Side, SideSummary>, rounds: Round[], load: number): vo
     `bench:engine (concurrency ${CONCURRENCY}, ${rounds.length / 2} rounds of ${LIFECYCLES} per side, ${LATENCY_RUNS} latency runs, load average ${load.toFixed(2)} at start)`,
     line('', 'steward', 'bare', 'ratio'),
     line('throughput register → deployed (lifecycles/s)', f2(st.perSecond), f2(b.perSecond), r(st.perSecond, b.perSecond)),
-    ...rounds.map((x, i) => line(`  round ${Math.floor(i / 2) + 1} ${x.side}`, x.side === 'steward' ? f2(x.perSecond) : '', x.side === 'bare' ? f2(x.perSecond) : '', '')),
+    ...pairs(rounds).map(([x, y], i) => line(`  round ${i + 1}`, f2(x.perSecond), f2(y.perSecond), r(x.perSecond, y.perSecond))),
+    line('  median of the rounds\' ratios', '', '', `${pct(pairs(rounds).map(([x, y]) => x.perSecond / y.perSecond), 50).toFixed(2)}×`),
     line('approval sent → deploy activity start p50 (ms)', f1(st.latencyMs.p50), f1(b.latencyMs.p50), r(st.latencyMs.p50, b.latencyMs.p50)),
     line('approval sent → deploy activity start p99 (ms)', f1(st.latencyMs.p99), f1(b.latencyMs.p99), r(st.latencyMs.p99, b.latencyMs.p99)),
     line('  signal event → deploy scheduled p50 (ms)', f1(st.latencyMs.signalToScheduledP50), f1(b.latencyMs.signalToScheduledP50), r(st.latencyMs.signalToScheduledP50, b.latencyMs.signalToScheduledP50)),

@@ -1,3 +1,4 @@
+import { sql, type OperationNodeSource } from 'kysely';
 import type { CatalogDb } from './db.js';
 import type { ModelManifest } from '../core/manifest.js';
 import type { Principal } from '../core/principal.js';
@@ -25,6 +26,16 @@ export interface RecordApprovalAttemptInput {
 
 const json = (value: unknown) => JSON.stringify(value);
 
+/** An event as the event log stores it (events/event.ts's StewardEvent); written beside the fact it reports. */
+export interface EventRow {
+  readonly id: string;
+  readonly type: string;
+  readonly modelVersionId: string;
+  readonly workflowId: string;
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
 export type { Deployment, DeployInput, EndDeploymentInput };
 
 /**
@@ -34,44 +45,35 @@ export type { Deployment, DeployInput, EndDeploymentInput };
  */
 export async function projectDeployment(db: CatalogDb, input: DeployInput): Promise<Deployment> {
   const strategy = input.strategy ?? 'replace';
-  return db.transaction().execute(async (trx) => {
-    const alreadyDone = await trx.selectFrom('deployments').select('id').where('id', '=', input.deploymentId).executeTakeFirst();
-    if (!alreadyDone && strategy === 'replace') {
-      await trx
-        .updateTable('deployments')
-        .set({ to_time: input.at, end_reason: `replaced by ${input.modelVersionId}` })
-        .where('model_name', '=', input.modelName)
-        .where('target', '=', input.target)
-        .where('to_time', 'is', null)
-        .where('strategy', '=', 'replace')
-        .where('id', '!=', input.deploymentId)
-        .execute();
-    }
-    if (!alreadyDone) {
-      // A concurrent retry of the same activity may insert first; its row is the same deployment.
-      await trx
-        .insertInto('deployments')
-        .values({
-          id: input.deploymentId,
-          model_name: input.modelName,
-          model_version_id: input.modelVersionId,
-          target: input.target,
-          strategy,
-          traffic_share: strategy === 'replace' ? 1 : (input.trafficShare ?? 0),
-          from_time: input.at,
-          to_time: null,
-          end_reason: null,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
-    }
-    const row = await trx
-      .selectFrom('deployments')
-      .select(['id', 'target', 'from_time'])
-      .where('id', '=', input.deploymentId)
-      .executeTakeFirstOrThrow();
-    return { deploymentId: row.id, target: row.target, since: row.from_time.toISOString() };
-  });
+  const trafficShare = strategy === 'replace' ? 1 : (input.trafficShare ?? 0);
+  // One statement (one round trip): a row already there is the answer; otherwise a replacement ends the live
+  // champion and the row is inserted, both in the statement's one transaction.
+  const replaced =
+    strategy === 'replace'
+      ? sql`, ended as (
+          update deployments set to_time = ${input.at}::timestamptz, end_reason = ${`replaced by ${input.modelVersionId}`}
+          where model_name = ${input.modelName} and target = ${input.target} and to_time is null and strategy = 'replace'
+            and id <> ${input.deploymentId} and not exists (select 1 from prior)
+          returning id
+        )`
+      : sql``;
+  // Reading `ended` makes the champion's row end before the new one is inserted (one live champion per target).
+  const afterEnded = strategy === 'replace' ? sql`and (select count(*) from ended) >= 0` : sql``;
+  const { rows } = await sql<{ id: string; target: string; from_time: Date }>`
+    with prior as (select id, target, from_time from deployments where id = ${input.deploymentId})
+    ${replaced},
+    inserted as (
+      insert into deployments (id, model_name, model_version_id, target, strategy, traffic_share, from_time, to_time, end_reason)
+      select ${input.deploymentId}, ${input.modelName}, ${input.modelVersionId}, ${input.target}, ${strategy}, ${trafficShare}, ${input.at}::timestamptz, null, null
+      where not exists (select 1 from prior) ${afterEnded}
+      on conflict (id) do nothing
+      returning id, target, from_time
+    )
+    select id, target, from_time from prior union all select id, target, from_time from inserted`.execute(db);
+  // A concurrent retry of the same activity inserted first (invisible to this statement's snapshot): its row
+  // is the same deployment.
+  const row = rows[0] ?? (await db.selectFrom('deployments').select(['id', 'target', 'from_time']).where('id', '=', input.deploymentId).executeTakeFirstOrThrow());
+  return { deploymentId: row.id, target: row.target, since: new Date(row.from_time).toISOString() };
 }
 
 /** Ends a deployment that is still live; a no-op once it has ended (for example, replaced by a successor). */
@@ -96,9 +98,28 @@ export function projection(db: CatalogDb) {
     endDeployment: (input: EndDeploymentInput) => projectDeploymentEnd(db, input),
     async registerVersion(input: RegisterVersionInput): Promise<void> {
       const { manifest: m, modelVersionId: id, at } = input;
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('models').values({ name: m.name, created_at: at }).onConflict((oc) => oc.column('name').doNothing()).execute();
-        await trx
+      const fields = (['input', 'output'] as const).flatMap((direction) =>
+        (direction === 'input' ? m.inputSchema : m.outputSchema).map((f, position) => ({
+          model_version_id: id,
+          direction,
+          position,
+          name: f.name,
+          type: f.type,
+          nullable: f.nullable,
+          categories: json(f.categories ?? null),
+          description: f.description ?? null,
+        })),
+      );
+      const edges = [
+        ...(input.lineage ? [{ kind: 'retrained_from' as const, from_ref: input.lineage.parentModelVersionId, detail: { reason: input.lineage.reason } }] : []),
+        ...m.trainingData.map((d) => ({ kind: 'trained_on' as const, from_ref: d.uri, detail: { sha256: d.sha256 ?? null } })),
+        ...(m.referenceDataset ? [{ kind: 'reference_data' as const, from_ref: m.referenceDataset.uri, detail: { sha256: m.referenceDataset.sha256 ?? null } }] : []),
+      ];
+      // One statement: the model, the version and its child rows commit together. Child rows are idempotent on
+      // their own keys, so a repair fills in whatever is missing.
+      await writeAsOne(db, [
+        db.insertInto('models').values({ name: m.name, created_at: at }).onConflict((oc) => oc.column('name').doNothing()),
+        db
           .insertInto('model_versions')
           .values({
             id,
@@ -121,71 +142,91 @@ export function projection(db: CatalogDb) {
             created_at: at,
             updated_at: at,
           })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
-
-        // Child rows are written idempotently on their own, so a repair fills in whatever is missing.
-        await trx
-          .insertInto('artifacts')
-          .values(m.artifacts.map((a, position) => ({ model_version_id: id, position, uri: a.uri, sha256: a.sha256, name: a.name ?? null })))
-          .onConflict((oc) => oc.columns(['model_version_id', 'position']).doNothing())
-          .execute();
-        const fields = (['input', 'output'] as const).flatMap((direction) =>
-          (direction === 'input' ? m.inputSchema : m.outputSchema).map((f, position) => ({
-            model_version_id: id,
-            direction,
-            position,
-            name: f.name,
-            type: f.type,
-            nullable: f.nullable,
-            categories: json(f.categories ?? null),
-            description: f.description ?? null,
-          })),
-        );
-        await trx
-          .insertInto('schema_fields')
-          .values(fields)
-          .onConflict((oc) => oc.columns(['model_version_id', 'direction', 'position']).doNothing())
-          .execute();
-
-        const edges = [
-          ...(input.lineage
-            ? [{ kind: 'retrained_from' as const, from_ref: input.lineage.parentModelVersionId, detail: { reason: input.lineage.reason } }]
-            : []),
-          ...m.trainingData.map((d) => ({ kind: 'trained_on' as const, from_ref: d.uri, detail: { sha256: d.sha256 ?? null } })),
-          ...(m.referenceDataset
-            ? [{ kind: 'reference_data' as const, from_ref: m.referenceDataset.uri, detail: { sha256: m.referenceDataset.sha256 ?? null } }]
-            : []),
-        ];
-        if (edges.length > 0) {
-          await trx
-            .insertInto('lineage_edges')
-            .values(edges.map((e) => ({ ...e, to_version_id: id, detail: json(e.detail), at })))
-            .onConflict((oc) => oc.columns(['kind', 'from_ref', 'to_version_id']).doNothing())
-            .execute();
-        }
-      });
+          .onConflict((oc) => oc.column('id').doNothing()),
+        ...(m.artifacts.length > 0
+          ? [
+              db
+                .insertInto('artifacts')
+                .values(m.artifacts.map((a, position) => ({ model_version_id: id, position, uri: a.uri, sha256: a.sha256, name: a.name ?? null })))
+                .onConflict((oc) => oc.columns(['model_version_id', 'position']).doNothing()),
+            ]
+          : []),
+        ...(fields.length > 0
+          ? [db.insertInto('schema_fields').values(fields).onConflict((oc) => oc.columns(['model_version_id', 'direction', 'position']).doNothing())]
+          : []),
+        ...(edges.length > 0
+          ? [
+              db
+                .insertInto('lineage_edges')
+                .values(edges.map((e) => ({ ...e, to_version_id: id, detail: json(e.detail), at })))
+                .onConflict((oc) => oc.columns(['kind', 'from_ref', 'to_version_id']).doNothing()),
+            ]
+          : []),
+      ]);
     },
 
     async recordStage(t: StageTransition): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('stage_transitions')
-          .values({
-            workflow_id: t.workflowId,
-            seq: t.seq,
-            model_version_id: t.modelVersionId,
-            stage: t.stage,
-            step: t.step ?? null,
-            outcome: t.outcome,
-            actor: t.actor,
-            detail: json(t.detail),
-            at: t.at,
-          })
-          .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing())
-          .execute();
-        if (t.report) {
-          await trx
+      await recordStage(db, t);
+    },
+
+    async recordApprovalAttempt(input: RecordApprovalAttemptInput): Promise<void> {
+      await recordApprovalAttempt(db, input);
+    },
+  };
+}
+
+/**
+ * Writes several statements as one: data-modifying CTEs of a single statement, so a transition costs one
+ * round trip and one (implicit) transaction instead of BEGIN, a statement per table and COMMIT. Every part
+ * runs exactly once whether or not anything reads it, and they commit or fail together. With `event`, the
+ * event row and a pending delivery for each matching webhook subscription are written in the same statement,
+ * and the subscriptions' ids are returned (their delivery workflows are started by the caller).
+ */
+async function writeAsOne(db: CatalogDb, parts: readonly OperationNodeSource[], event?: EventRow): Promise<string[]> {
+  const ctes = parts.map((part, i) => sql`${sql.id(`w${i}`)} as (${part})`);
+  if (!event) {
+    await sql`with ${sql.join(ctes)} select 1`.execute(db);
+    return [];
+  }
+  const { rows } = await sql<{ id: string }>`
+    with ${sql.join(ctes)},
+    e as (${db
+      .insertInto('events')
+      .values({ id: event.id, type: event.type, model_version_id: event.modelVersionId, workflow_id: event.workflowId, at: event.at, data: json(event.data) })
+      .onConflict((oc) => oc.column('id').doNothing())}),
+    s as (
+      select id from webhook_subscriptions
+      where disabled_at is null and (event_types = '[]'::jsonb or event_types @> ${json([event.type])}::jsonb)
+    ),
+    d as (
+      insert into webhook_deliveries (subscription_id, event_id, status)
+      select id, ${event.id}, 'pending' from s
+      on conflict (subscription_id, event_id) do nothing
+    )
+    select id from s`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** The writes of one stage transition: its row, its report, the version's current stage. */
+function stageParts(db: CatalogDb, t: StageTransition): OperationNodeSource[] {
+  return [
+    db
+      .insertInto('stage_transitions')
+      .values({
+        workflow_id: t.workflowId,
+        seq: t.seq,
+        model_version_id: t.modelVersionId,
+        stage: t.stage,
+        step: t.step ?? null,
+        outcome: t.outcome,
+        actor: t.actor,
+        detail: json(t.detail),
+        at: t.at,
+      })
+      .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing()),
+    ...(t.report
+      ? [
+          db
             .insertInto('reports')
             .values({
               workflow_id: t.workflowId,
@@ -196,39 +237,47 @@ export function projection(db: CatalogDb) {
               summary: json(t.report.summary),
               at: t.at,
             })
-            .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing())
-            .execute();
-        }
-        await trx
-          .updateTable('model_versions')
-          .set({ stage: t.stage, updated_at: t.at })
-          .where('id', '=', t.modelVersionId)
-          .where('updated_at', '<=', new Date(t.at))
-          .execute();
-        if (t.outcome === 'migrated') {
-          await trx.updateTable('model_versions').set({ template: t.detail.to }).where('id', '=', t.modelVersionId).execute();
-        }
-      });
-    },
+            .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing()),
+        ]
+      : []),
+    db
+      .updateTable('model_versions')
+      .set({ stage: t.stage, updated_at: t.at })
+      .where('id', '=', t.modelVersionId)
+      .where('updated_at', '<=', new Date(t.at)),
+  ];
+}
 
-    async recordApprovalAttempt(input: RecordApprovalAttemptInput): Promise<void> {
-      const { attempt } = input;
-      await db
-        .insertInto('approval_attempts')
-        .values({
-          workflow_id: input.workflowId,
-          seq: input.seq,
-          model_version_id: input.modelVersionId,
-          principal: attempt.request.principal.id,
-          roles: json(attempt.request.principal.roles),
-          decision: attempt.request.decision,
-          comment: attempt.request.comment,
-          status: attempt.verdict.status,
-          refusal_reason: attempt.verdict.status === 'refused' ? attempt.verdict.reason : null,
-          at: attempt.at,
-        })
-        .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing())
-        .execute();
-    },
-  };
+/**
+ * Records a stage transition in one statement; with `event`, its event and webhook deliveries too (the
+ * returned subscription ids are the deliveries to start). Idempotent on (workflow id, seq) and the event id.
+ */
+export async function recordStage(db: CatalogDb, t: StageTransition, event?: EventRow): Promise<string[]> {
+  const subscriptions = await writeAsOne(db, stageParts(db, t), event);
+  // A second update of the same row cannot share the statement above (PostgreSQL applies only one of them).
+  if (t.outcome === 'migrated') {
+    await db.updateTable('model_versions').set({ template: t.detail.to }).where('id', '=', t.modelVersionId).execute();
+  }
+  return subscriptions;
+}
+
+/** Records an approval attempt in one statement; with `event`, as recordStage does. */
+export async function recordApprovalAttempt(db: CatalogDb, input: RecordApprovalAttemptInput, event?: EventRow): Promise<string[]> {
+  const { attempt } = input;
+  const insert = db
+    .insertInto('approval_attempts')
+    .values({
+      workflow_id: input.workflowId,
+      seq: input.seq,
+      model_version_id: input.modelVersionId,
+      principal: attempt.request.principal.id,
+      roles: json(attempt.request.principal.roles),
+      decision: attempt.request.decision,
+      comment: attempt.request.comment,
+      status: attempt.verdict.status,
+      refusal_reason: attempt.verdict.status === 'refused' ? attempt.verdict.reason : null,
+      at: attempt.at,
+    })
+    .onConflict((oc) => oc.columns(['workflow_id', 'seq']).doNothing());
+  return writeAsOne(db, [insert], event);
 }

@@ -174,6 +174,17 @@ export interface GatewayWindowsTable {
   sample: Json<unknown>;
 }
 
+/** A webhook training run waiting for its pipeline's callback (not a projection: Temporal holds the wait). */
+export interface TrainingCallbacksTable {
+  run_key: string;
+  token_sha256: string;
+  task_token: string;
+  workflow_id: string;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+  outcome: string | null;
+}
+
 export interface CatalogSchema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -190,6 +201,7 @@ export interface CatalogSchema {
   webhook_deliveries: WebhookDeliveriesTable;
   gateway_requests: GatewayRequestsTable;
   gateway_windows: GatewayWindowsTable;
+  training_callbacks: TrainingCallbacksTable;
 }
 
 /** Tables that are a projection of lifecycle histories, child tables first; `reconcile` rebuilds exactly these. */

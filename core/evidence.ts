@@ -6,6 +6,7 @@ import type { WindowPolicy, WindowRef, WindowVerdict } from './observation.js';
 import { SEVERITIES, type Severity } from './policy.js';
 import type { Role } from './principal.js';
 import type { Stage } from './stages.js';
+import type { RetrainTrigger, TrainedVersion, TrainingLineage, TrainingRunner } from './training.js';
 
 /**
  * What a stage transition records as evidence, one variant per stage and outcome (and, where a stage
@@ -60,6 +61,9 @@ export interface GateDecidedDetail {
   readonly approvers?: readonly string[];
 }
 
+/** A training run's outputs as Steward fingerprinted them, and the digest of its log in the content store. */
+export type TrainedDetail = { readonly reason: string } & Pick<TrainedVersion, 'artifacts' | 'metrics' | 'trainingData' | 'summary' | 'logDigest'>;
+
 export type PhaseEnteredDetail = Deployment & { readonly strategy: 'shadow' | 'canary'; readonly trafficShare: number; readonly until: string };
 
 export type WindowJudgedDetail = WindowVerdict & {
@@ -109,7 +113,22 @@ export type TransitionEvidence =
   | { readonly stage: AnyStage; readonly step: 'drift'; readonly outcome: 'failed'; readonly detail: DriftAbout & { readonly problem: string } }
   | { readonly stage: 'monitor'; readonly step?: undefined; readonly outcome: 'passed'; readonly detail: MonitorStartedDetail }
   | { readonly stage: AnyStage; readonly step: 'template'; readonly outcome: 'migrated'; readonly detail: { readonly from: string; readonly to: string } }
-  | { readonly stage: 'retrain'; readonly step?: undefined; readonly outcome: 'passed'; readonly detail: { readonly reason: string; readonly successor: string } }
+  | {
+      readonly stage: 'retrain';
+      readonly step?: undefined;
+      readonly outcome: 'passed';
+      /** `trigger` and `training` are absent when the successor reuses the parent's artifacts (and before runners). */
+      readonly detail: { readonly reason: string; readonly successor: string; readonly trigger?: RetrainTrigger; readonly training?: TrainingLineage };
+    }
+  | {
+      readonly stage: 'retrain';
+      readonly step: 'training';
+      readonly outcome: 'entered';
+      readonly detail: { readonly reason: string; readonly trigger: RetrainTrigger; readonly runner: TrainingRunner['kind']; readonly runKey: string };
+    }
+  | { readonly stage: 'retrain'; readonly step: 'training'; readonly outcome: 'passed'; readonly detail: TrainedDetail }
+  /** The run finished but produced no new bytes: no version. */
+  | { readonly stage: 'retrain'; readonly step: 'training'; readonly outcome: 'unchanged'; readonly detail: TrainedDetail & { readonly problem: string } }
   | { readonly stage: 'retrain'; readonly step?: undefined; readonly outcome: 'failed'; readonly detail: { readonly reason: string; readonly problem: string } }
   | { readonly stage: 'retire'; readonly step?: undefined; readonly outcome: 'completed'; readonly detail: { readonly endedBy: EndedBy; readonly reason: string; readonly unloadProblem?: string } }
   | { readonly stage: AnyStage; readonly step: 'request'; readonly outcome: 'refused'; readonly detail: { readonly request: string; readonly reason: string; readonly problem: string } };

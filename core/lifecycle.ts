@@ -5,6 +5,7 @@ import type { DriftStatus, Observation } from './observation.js';
 import type { LifecyclePolicy } from './policy.js';
 import type { Principal } from './principal.js';
 import type { Stage } from './stages.js';
+import type { RetrainTrigger, TrainingLineage } from './training.js';
 
 /** The lifecycle's inputs, outputs, requests and checkpoint: what the workflow, the API and the audit share. */
 
@@ -13,6 +14,10 @@ export interface Lineage {
   readonly parentWorkflowId: string;
   readonly parentModelVersionId: string;
   readonly reason: string;
+  /** What started the retrain; absent for versions retrained before runners. */
+  readonly trigger?: RetrainTrigger;
+  /** How the version was trained (runner, run, training data, log); absent when it reuses its parent's artifacts. */
+  readonly training?: TrainingLineage;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface RetrainRequest extends RefusedByApi {
   /** A candidate produced outside Steward; without one the successor reuses this version's artifacts. */
   readonly artifacts?: readonly Artifact[];
   readonly metrics?: Readonly<Record<string, number>>;
+  /** What started it; absent for manual requests and for requests recorded before triggers were carried. */
+  readonly trigger?: RetrainTrigger;
 }
 
 export interface RetireRequest {
@@ -81,6 +88,8 @@ export interface LifecycleCheckpoint {
    * judged once; absent in checkpoints recorded before it was carried.
    */
   readonly recentWindowIds?: readonly string[];
+  /** When the last retrain began; absent before scheduled retrains (and when there was none). */
+  readonly lastRetrainAt?: string;
 }
 /** The name recorded histories' code used. */
 export type MonitorCheckpoint = LifecycleCheckpoint;

@@ -3,6 +3,7 @@ import { Worker, type ActivityInterceptorsFactory, type NativeConnection, type W
 import { batchScoringActivities } from '../activities/batch-scoring.js';
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
+import { trainingActivities, trainingSettingsFromEnv, type TrainingSettings } from '../activities/training/index.js';
 import type { ReadSettings } from '../activities/read-uri.js';
 import { createArtifactStager } from '../activities/runtime-staging.js';
 import { loadConfig, readSettingsFromEnv } from '../platform/config.js';
@@ -38,6 +39,8 @@ export interface StewardWorkerOptions {
   readonly runtimes?: Runtimes;
   /** Where batch scoring writes predictions; STEWARD_BATCH_OUTPUT_DIR's (or its default) when absent. */
   readonly batchOutputDir?: string;
+  /** Where training runs write and which programs they run; STEWARD_TRAINING_* and STEWARD_PUBLIC_URL when absent. */
+  readonly training?: TrainingSettings;
 }
 
 /** After the grace time, cancelled activities get this long to stop before the worker gives up on them. */
@@ -124,7 +127,11 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
   }
   if (role !== 'lifecycle') {
     const outputDir = options.batchOutputDir ?? loadConfig().batchOutputDir;
-    const activities = { ...monitoringActivities(options.evidence, reading), ...batchScoringActivities({ runtimes, reading, outputDir }) };
+    const activities = {
+      ...monitoringActivities(options.evidence, reading),
+      ...batchScoringActivities({ runtimes, reading, outputDir }),
+      ...trainingActivities({ db: options.db, evidence: options.evidence, reading, settings: options.training ?? trainingSettingsFromEnv() }),
+    };
     workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities }));
   }
   return new StewardWorker(workers, ownRuntimes);

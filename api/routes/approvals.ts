@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { approvalInbox } from '../../catalog/approvals-inbox.js';
@@ -77,17 +78,19 @@ export const approvalRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { db
     { schema: { params: modelIdParams, body: approvalBody, headers: idempotencyHeaders }, onRequest: anyone },
     async (request, reply) => {
       const ref = request.params.id;
-      await lifecycles.requireRunning(ref);
       const principal = principalOf(request);
       // A key is the caller's own: another approver reusing it makes a different attempt, never a replay of this one.
       const key = request.headers['idempotency-key'];
       const attemptId = key ? `${encodeURIComponent(principal.id)}:${key}` : randomUUID();
-      await lifecycles.handle(ref).signal(approvalSignal, {
-        attemptId,
-        decision: request.body.decision,
-        comment: request.body.comment,
-        principal,
-      });
+      try {
+        await lifecycles.handle(ref).signal(approvalSignal, { attemptId, decision: request.body.decision, comment: request.body.comment, principal });
+      } catch (err) {
+        // Signalled straight away (no describe first, one round trip less on every approval); only a lifecycle
+        // that is unknown or has ended is described, for the 404 or 409 that names why.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        await lifecycles.requireRunning(ref);
+        throw err;
+      }
       const verdict = await awaitVerdict(lifecycles, ref, attemptId);
       const body = { modelVersionId: modelVersionId(ref), attemptId, verdict: verdict ?? { status: 'pending' } };
       return reply.status(verdict ? statusFor(verdict) : 202).send(body);

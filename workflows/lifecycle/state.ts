@@ -57,6 +57,7 @@ export class LifecycleState {
       pendingRetrain: retrain.pending,
       pendingRetire: retire.pending,
       superseded: retire.superseded,
+      ...(retrain.lastRetrainAt ? { lastRetrainAt: retrain.lastRetrainAt } : {}),
       ...windowsCheckpoint(monitor),
     };
   }

@@ -46,18 +46,20 @@ export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {
       await judgeWindows(ctx);
       continue;
     }
+    retrain.checkSchedule(ctx);
     if (state.retrain.pending) {
       await retrain.run(ctx, state.retrain.pending);
       state.retrain.pending = null;
       continue;
     }
     if (cyclesThisRun >= cyclesPerRun || workflowInfo().continueAsNewSuggested) return continueAtBoundary(ctx);
-    const wait = endOfLife === null ? intervalMs : Math.max(Math.min(intervalMs, endOfLife - Date.now()), 0);
+    const untilScheduled = retrain.msUntilScheduled(ctx);
+    const wait = Math.min(endOfLife === null ? intervalMs : Math.max(Math.min(intervalMs, endOfLife - Date.now()), 0), untilScheduled ?? Infinity);
     const interrupted = await condition(
       () => state.retire.superseded !== null || state.retire.pending !== null || state.retrain.pending !== null || windows.length > 0,
       wait,
     );
-    if (interrupted || (endOfLife !== null && Date.now() >= endOfLife)) continue;
+    if (interrupted || (endOfLife !== null && Date.now() >= endOfLife) || retrain.msUntilScheduled(ctx) === 0) continue;
     cyclesThisRun += 1;
     state.monitor.cycles += 1;
     const probe = await activities.probeDeployment({ deploymentId: deployment!.deploymentId });

@@ -1,20 +1,41 @@
-import { ParentClosePolicy, setHandler, startChild } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, condition, isCancellation, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { LifecycleCheckpoint, LifecycleInput, ModelLifecycle, RetrainRequest, Successor } from '../../../core/lifecycle.js';
+import type { ComputeActivities } from '../../../activities/index.js';
+import type { LifecycleCheckpoint, LifecycleInput, Lineage, ModelLifecycle, RetrainRequest, Successor } from '../../../core/lifecycle.js';
 import type { ModelManifest } from '../../../core/manifest.js';
 import { bumpVersion, lifecycleWorkflowId } from '../../../core/model-id.js';
+import type { Principal } from '../../../core/principal.js';
 import { lifecycleSearchAttributes } from '../../../core/search-attributes.js';
+import { computeTaskQueue } from '../../../core/task-queues.js';
+import {
+  noNewArtifactBecause,
+  scheduledRetrainDue,
+  tooSoonBecause,
+  type RetrainTrigger,
+  type TrainedVersion,
+  type TrainingJob,
+  type TrainingLineage,
+  type TrainingRunner,
+} from '../../../core/training.js';
 import { retrainSignal } from '../../messages.js';
+import { STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
 
-/** A retrain waiting for the monitor loop to act on it, and the successor once one was started. */
+/** Lifecycles that retrain through the template's runner (older histories copied the parent's artifacts). */
+const RUNNER_PATCH = 'steward:retrain-runner';
+/** Who asks for the retrains a template starts on its own (drift, alerts, its schedule). */
+const STEWARD_PRINCIPAL: Principal = { id: STEWARD, roles: [] };
+
+/** A retrain waiting for the monitor loop to act on it, the successor once one was started, and when the last retrain began. */
 export interface RetrainSlice {
   pending: RetrainRequest | null;
   successor: Successor | null;
+  /** When the last retrain began (whatever came of it): the schedule and the minimum interval count from here. */
+  lastRetrainAt: string | null;
 }
 
 export function retrainSlice(resume: LifecycleCheckpoint | undefined): RetrainSlice {
-  return { pending: resume?.pendingRetrain ?? null, successor: resume?.successor ?? null };
+  return { pending: resume?.pendingRetrain ?? null, successor: resume?.successor ?? null, lastRetrainAt: resume?.lastRetrainAt ?? null };
 }
 
 export function handle(ctx: LifecycleContext): void {
@@ -33,29 +54,132 @@ export function handle(ctx: LifecycleContext): void {
 }
 
 /**
- * Retrain: starts the next version as a child lifecycle (abandoned on close, so it outlives this one) with a
- * lineage link back here. The child supersedes this version once deployed.
+ * For the monitor's alert policy (and any other automatic trigger): asks for a retrain with its trigger as
+ * evidence. Returns null when the retrain is queued (the monitor loop runs it next), or why it is not: the
+ * version is not in its monitor stage, a retrain is already under way, or the template's minimum interval
+ * since the last retrain has not passed. The caller records the answer with its own verdict.
+ */
+export function requestRetrain(ctx: LifecycleContext, trigger: Exclude<RetrainTrigger, { kind: 'manual' }>, reason: string): string | null {
+  const { state, plan } = ctx;
+  if (state.stage !== 'monitor') return `only a version in the monitor stage can be retrained (stage ${state.stage})`;
+  if (state.retrain.pending || state.retrain.successor) return 'a retrain is already under way';
+  const tooSoon = tooSoonBecause(state.retrain.lastRetrainAt, plan.retrain.minIntervalMs ?? null, Date.now());
+  if (tooSoon) return tooSoon;
+  state.retrain.pending = { requestedBy: STEWARD_PRINCIPAL, reason, trigger };
+  return null;
+}
+
+/**
+ * The template's schedule (`retrain.schedule.every`): milliseconds until the next scheduled retrain is due,
+ * counted from the last retrain or else from when the version went live; null without a schedule. The monitor
+ * loop waits no longer than this.
+ */
+export function msUntilScheduled(ctx: LifecycleContext): number | null {
+  const every = ctx.plan.retrain.schedule?.everyMs;
+  const since = ctx.state.retrain.lastRetrainAt ?? ctx.state.deploy.deployment?.since;
+  if (every === undefined || !since) return null;
+  return Math.max(scheduledRetrainDue(since, every) - Date.now(), 0);
+}
+
+/** Queues the scheduled retrain once it is due (and nothing else is under way); the monitor loop calls it each turn. */
+export function checkSchedule(ctx: LifecycleContext): void {
+  const wait = msUntilScheduled(ctx);
+  const { retrain } = ctx.state;
+  if (wait === null || wait > 0 || retrain.pending || retrain.successor) return;
+  const everyMs = ctx.plan.retrain.schedule!.everyMs;
+  const days = Math.round((everyMs / 86_400_000) * 100) / 100;
+  retrain.pending = { requestedBy: STEWARD_PRINCIPAL, reason: `scheduled retrain (every ${days} days)`, trigger: { kind: 'schedule', due: ctx.now(), everyMs } };
+}
+
+/** The request's trigger; requests recorded before triggers were carried are drift (when Steward asked) or manual. */
+function triggerOf(ctx: LifecycleContext, request: RetrainRequest): RetrainTrigger {
+  if (request.trigger) return request.trigger;
+  const drift = ctx.state.monitor.lastDrift;
+  if (request.requestedBy.id === STEWARD && drift?.outcome === 'drifted') return { kind: 'drift', window: drift.window, driftedColumns: drift.driftedColumns };
+  return { kind: 'manual' };
+}
+
+/**
+ * Retrain: trains the next version with the template's runner (when it has one and the request brings no
+ * candidate of its own), then starts it as a child lifecycle (abandoned on close, so it outlives this one)
+ * with a lineage link back here: parent, trigger and training data. The child goes through every gate and
+ * supersedes this version once deployed. A run that fails, is cancelled, or produces no new bytes creates no
+ * version; the record says why and the lifecycle goes on monitoring.
  */
 export async function run(ctx: LifecycleContext, request: RetrainRequest): Promise<void> {
-  const { input, plan, workflowId, versionId } = ctx;
+  const { input, plan, workflowId, versionId, state } = ctx;
   const { manifest } = input;
+  const trigger = triggerOf(ctx, request);
+  const runner = plan.retrain.runner;
+  const trains = runner !== undefined && !request.artifacts && patched(RUNNER_PATCH);
+  if (trains && trigger.kind !== 'manual') {
+    // Drift and alerts may pile up right after a retrain; the template's minimum interval holds them off.
+    const tooSoon = tooSoonBecause(state.retrain.lastRetrainAt, plan.retrain.minIntervalMs ?? null, Date.now());
+    if (tooSoon) {
+      await ctx.record({ stage: state.stage, step: 'request', outcome: 'refused', detail: { request: 'retrain', reason: request.reason, problem: tooSoon } }, request.requestedBy.id);
+      return;
+    }
+  }
   ctx.enter('retrain');
   const version = bumpVersion(manifest.version, plan.retrain.versionBump);
-  const childManifest: ModelManifest = {
+  let childManifest: ModelManifest = {
     ...manifest,
     version,
     artifacts: request.artifacts ? [...request.artifacts] : manifest.artifacts,
     metrics: request.metrics ? { ...request.metrics } : manifest.metrics,
   };
+  let training: TrainingLineage | undefined;
+  if (trains) {
+    state.retrain.lastRetrainAt = ctx.now();
+    const job: TrainingJob = {
+      runKey: `${workflowId}/retrain/${state.seq + 1}`,
+      workflowId,
+      modelName: manifest.name,
+      parentVersion: manifest.version,
+      version,
+      parentArtifacts: manifest.artifacts,
+      trainingData: manifest.trainingData,
+      trigger,
+      reason: request.reason,
+    };
+    await ctx.record(
+      { stage: 'retrain', step: 'training', outcome: 'entered', detail: { reason: request.reason, trigger, runner: runner.kind, runKey: job.runKey } },
+      request.requestedBy.id,
+    );
+    const trained = await train(ctx, job, runner, request);
+    if (typeof trained === 'string') {
+      ctx.enter('monitor');
+      return;
+    }
+    childManifest = {
+      ...childManifest,
+      artifacts: [...trained.artifacts],
+      metrics: { ...trained.metrics },
+      trainingData: trained.trainingData.length ? [...trained.trainingData] : manifest.trainingData,
+    };
+    training = {
+      runner: runner.kind,
+      runKey: job.runKey,
+      trigger,
+      trainingData: childManifest.trainingData,
+      ...(trained.logDigest ? { logDigest: trained.logDigest } : {}),
+    };
+  }
   const childWorkflowId = lifecycleWorkflowId(childManifest);
   // Whoever registered an ancestor whose artifacts the child reuses authored it too, and may not approve it.
   const reusesArtifacts = childManifest.artifacts.some((a) => manifest.artifacts.some((b) => b.sha256 === a.sha256));
+  const lineage: Lineage = {
+    parentWorkflowId: workflowId,
+    parentModelVersionId: versionId,
+    reason: request.reason,
+    ...(training ? { trigger, training } : {}),
+  };
   const childInput: LifecycleInput = {
     manifest: childManifest,
     registeredBy: request.requestedBy,
     ...(reusesArtifacts ? { authors: [input.registeredBy, ...(input.authors ?? [])] } : {}),
     ...(input.template !== undefined ? { template: input.template } : { policy: input.policy }),
-    lineage: { parentWorkflowId: workflowId, parentModelVersionId: versionId, reason: request.reason },
+    lineage,
   };
   try {
     await startChild<ModelLifecycle>('modelLifecycle', {
@@ -72,5 +196,90 @@ export async function run(ctx: LifecycleContext, request: RetrainRequest): Promi
     return;
   }
   ctx.state.retrain.successor = { workflowId: childWorkflowId, version };
-  await ctx.record({ stage: 'retrain', outcome: 'passed', detail: { reason: request.reason, successor: childWorkflowId } }, request.requestedBy.id);
+  await ctx.record(
+    { stage: 'retrain', outcome: 'passed', detail: { reason: request.reason, successor: childWorkflowId, ...(training ? { trigger, training } : {}) } },
+    request.requestedBy.id,
+  );
+}
+
+/**
+ * Runs the runner and fingerprints what it produced, cancelled by a retire request. Returns the trained
+ * version, or (once recorded) why there is none.
+ */
+async function train(ctx: LifecycleContext, job: TrainingJob, runner: TrainingRunner, request: RetrainRequest): Promise<TrainedVersion | string> {
+  const { retire } = ctx.state;
+  const by = request.requestedBy.id;
+  const scope = new CancellationScope();
+  const running = scope.run(() => trainAndFingerprint(ctx, job, runner));
+  const first = await Promise.race([running, condition(() => retire.pending !== null).then(() => 'retire' as const)]);
+  let trained: TrainedVersion;
+  try {
+    if (first === 'retire') {
+      scope.cancel();
+      trained = await running;
+    } else trained = first;
+  } catch (err) {
+    if (isCancellation(err) || first === 'retire') {
+      const reason = retire.pending?.reason ?? 'cancelled';
+      await ctx.record({ stage: 'retrain', step: 'training', outcome: 'cancelled', detail: { reason: `retired during training: ${reason}` } }, retire.pending?.requestedBy.id ?? by);
+      return 'cancelled';
+    }
+    if (!(err instanceof ActivityFailure)) throw err;
+    const problem = err.cause?.message ?? err.message;
+    await ctx.record({ stage: 'retrain', step: 'training', outcome: 'failed', detail: { reason: request.reason, problem } }, by);
+    return problem;
+  }
+  const unchanged = noNewArtifactBecause(ctx.input.manifest.artifacts, trained.artifacts);
+  if (unchanged) {
+    await ctx.record({ stage: 'retrain', step: 'training', outcome: 'unchanged', detail: { reason: request.reason, problem: unchanged, ...trainingDetail(trained) } }, by);
+    return unchanged;
+  }
+  await ctx.record({ stage: 'retrain', step: 'training', outcome: 'passed', detail: { reason: request.reason, ...trainingDetail(trained) } }, by);
+  return trained;
+}
+
+const trainingDetail = (t: TrainedVersion) => ({
+  artifacts: t.artifacts,
+  metrics: t.metrics,
+  trainingData: t.trainingData,
+  summary: t.summary,
+  ...(t.logDigest ? { logDigest: t.logDigest } : {}),
+});
+
+async function trainAndFingerprint(ctx: LifecycleContext, job: TrainingJob, runner: TrainingRunner): Promise<TrainedVersion> {
+  const taskQueue = computeTaskQueue(workflowInfo().taskQueue);
+  const final = ['TrainingFailed', 'TrainingRefused', 'UriNotAllowed', 'ArtifactTooLarge'];
+  let output;
+  if (runner.kind === 'command') {
+    // Heartbeats tell a dead worker from a long run; a failed run is final (its log says why).
+    const { runTrainingCommand } = proxyActivities<ComputeActivities>({
+      taskQueue,
+      startToCloseTimeout: runner.timeoutMs + 60_000,
+      heartbeatTimeout: '1 minute',
+      retry: { initialInterval: '10 seconds', maximumAttempts: 2, nonRetryableErrorTypes: final },
+    });
+    output = await runTrainingCommand({ job, runner });
+  } else {
+    // The pipeline calls back hours or days later; no heartbeats, only the runner's timeout.
+    const { runTrainingWebhook } = proxyActivities<ComputeActivities>({
+      taskQueue,
+      startToCloseTimeout: runner.timeoutMs,
+      retry: { initialInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: final },
+    });
+    output = await runTrainingWebhook({ job, runner });
+  }
+  const { fingerprintTrainingOutputs } = proxyActivities<ComputeActivities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '5 minutes',
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: final },
+  });
+  const artifacts = await fingerprintTrainingOutputs({ files: output.artifacts });
+  return {
+    artifacts,
+    metrics: output.metrics,
+    trainingData: output.trainingData,
+    summary: output.summary,
+    ...(output.logDigest ? { logDigest: output.logDigest } : {}),
+  };
 }
