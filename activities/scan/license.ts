@@ -46,7 +46,7 @@ export function recogniseLicense(text: string): string | null {
 }
 
 /** File names (any case, any extension) that hold a package's license. */
-export const isLicenseFile = (path: string): boolean => /(^|\/)(LICEN[SC]E|COPYING)([._-][^/]*)?$/i.test(path);
+export const isLicenseFile = (path: string): boolean => /(^|\/)(LICEN[SC]E|COPYING)([.-][A-Za-z0-9]+)?$/i.test(path);
 
 /** Whether the allow-list lets a license (an SPDX id or a simple AND/OR expression of them) through. */
 export function licenseAllowed(license: string, allowList: readonly string[]): boolean {
