@@ -81,6 +81,12 @@ export const manifestSchema = z
     metrics: z.record(z.string().min(1).max(100), z.number().finite()).default({}),
     /** Runtime dependencies, e.g. `scikit-learn==1.5.2`, `python>=3.11`. */
     dependencies: z.array(z.string().trim().min(1).max(200)).max(500).default([]),
+    /** The package's license, an SPDX id or expression such as `Apache-2.0`; the scan checks it against its allow-list. */
+    license: z
+      .string()
+      .max(200)
+      .regex(/^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$/, 'must be an SPDX license identifier or expression such as MIT or "Apache-2.0 OR MIT"')
+      .optional(),
     riskTier: riskTierSchema,
     tags: z
       .array(z.string().regex(/^[a-z0-9][a-z0-9:_.-]{0,63}$/, 'must be a lower-case tag (letters, digits, ":", "_", ".", "-")'))
