@@ -1,21 +1,25 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import type { DriftColumnSpec } from '../core/drift.js';
 import type { ColumnValues } from './drift/index.js';
 import { ApplicationFailure } from '@temporalio/activity';
+import { ColumnBuilder, DatasetProblem } from './dataset-columns.js';
+import { CsvColumns } from './dataset-csv.js';
+import { readParquetColumns, wholeBuffer } from './dataset-parquet.js';
 import { openUri, type ReadOptions } from './read-uri.js';
 
 /**
- * Reads the columns drift compares out of a dataset file (CSV with a header row, or JSON Lines), hashing the
- * bytes as they stream past so the digest recorded is the digest of exactly what was compared.
+ * Reads the columns drift compares out of a dataset file (CSV with a header row, JSON Lines, or Parquet),
+ * hashing the bytes as they stream past so the digest recorded is the digest of exactly what was compared.
+ * All three formats feed the same column builders (dataset-columns.ts), so the same data gives the same
+ * columns, and hence the same drift report, whichever format it is kept in.
  */
 
-/** A problem with the data itself: retrying cannot help, and the message names the file, column and row. */
-export class DatasetProblem extends Error {
-  override readonly name = 'DatasetProblem';
-}
+export { DatasetProblem, MISSING } from './dataset-columns.js';
 
 export interface LoadedDataset {
   readonly sha256: string;
@@ -23,66 +27,23 @@ export interface LoadedDataset {
   readonly columns: ReadonlyMap<string, ColumnValues>;
 }
 
-/** pandas' default missing-value markers, so a file reads here as it reads in a notebook. */
-export const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
-
-export type Format = 'csv' | 'jsonl';
+export type Format = 'csv' | 'jsonl' | 'parquet';
 
 export function formatOf(uri: string): Format {
   const path = new URL(uri).pathname.toLowerCase();
   if (path.endsWith('.csv')) return 'csv';
   if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) return 'jsonl';
-  throw new DatasetProblem(`${uri}: unsupported dataset format; use .csv (with a header row) or .jsonl`);
+  if (path.endsWith('.parquet') || path.endsWith('.pq')) return 'parquet';
+  throw new DatasetProblem(`${uri}: unsupported dataset format; use .csv (with a header row), .jsonl or .parquet`);
 }
 
-/** Collects one column's non-missing values; a numerical column grows a Float64Array. */
-class ColumnBuilder {
-  private numbers = new Float64Array(1024);
-  private count = 0;
-  private readonly labels: string[] = [];
-
-  constructor(
-    private readonly spec: DriftColumnSpec,
-    private readonly uri: string,
-  ) {}
-
-  add(raw: unknown, row: number): void {
-    if (raw === null || raw === undefined) return;
-    if (this.spec.kind === 'categorical') {
-      // Labels are kept as written, as pandas keeps them: " a" and "a" are different categories.
-      const label = typeof raw === 'string' ? raw : String(raw);
-      if (!MISSING.has(label)) this.labels.push(label);
-      return;
-    }
-    const value = typeof raw === 'number' ? raw : this.parseNumber(raw, row);
-    // Evidently drops NaN and ±Infinity before comparing; so do we.
-    if (value === null || !Number.isFinite(value)) return;
-    if (this.count === this.numbers.length) {
-      const grown = new Float64Array(this.numbers.length * 2);
-      grown.set(this.numbers);
-      this.numbers = grown;
-    }
-    this.numbers[this.count++] = value;
-  }
-
-  private parseNumber(raw: unknown, row: number): number | null {
-    // pandas' float parser skips surrounding spaces: " 1.5" is 1.5.
-    const text = typeof raw === 'string' ? raw.trim() : raw;
-    if (typeof text === 'string' && MISSING.has(text)) return null;
-    if (typeof text === 'string' && /^[+-]?(inf|infinity)$/i.test(text)) return Number.NaN;
-    const value = typeof text === 'string' ? Number(text) : Number.NaN;
-    if (Number.isNaN(value)) {
-      throw new DatasetProblem(`${this.uri}: column ${this.spec.name}, row ${row}: ${JSON.stringify(raw)} is not a number`);
-    }
-    return value;
-  }
-
-  build(): ColumnValues {
-    return this.spec.kind === 'numerical' ? { kind: 'numerical', values: this.numbers.slice(0, this.count) } : { kind: 'categorical', values: this.labels };
-  }
+async function collect(bytes: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bytes) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
-/** Rows as objects, in file order, from either format; row numbers count data rows from 1. */
+/** Rows as objects, in file order, from any format (batch scoring); row numbers count data rows from 1. */
 export async function* rowsOf(format: Format, uri: string, bytes: Readable): AsyncGenerator<Record<string, unknown>> {
   if (format === 'csv') {
     const parser = parse({ columns: true, bom: true, skip_empty_lines: true });
@@ -96,26 +57,81 @@ export async function* rowsOf(format: Format, uri: string, bytes: Readable): Asy
     }
     return;
   }
+  if (format === 'parquet') {
+    const file = wholeBuffer(await collect(bytes));
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({ file, compressors });
+    } catch (err) {
+      throw new DatasetProblem(`${uri}: is not a readable Parquet file (${(err as Error).message})`);
+    }
+    yield* rows;
+    return;
+  }
   let line = 0;
   for await (const text of createInterface({ input: bytes, crlfDelay: Infinity })) {
     line += 1;
     if (!text.trim()) continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(text);
-    } catch {
-      throw new DatasetProblem(`${uri}: line ${line} is not JSON`);
-    }
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new DatasetProblem(`${uri}: line ${line} is not a JSON object`);
-    yield row as Record<string, unknown>;
+    yield parseJsonLine(uri, text, line);
   }
+}
+
+function parseJsonLine(uri: string, text: string, line: number): Record<string, unknown> {
+  let row: unknown;
+  try {
+    row = JSON.parse(text);
+  } catch {
+    throw new DatasetProblem(`${uri}: line ${line} is not JSON`);
+  }
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new DatasetProblem(`${uri}: line ${line} is not a JSON object`);
+  return row as Record<string, unknown>;
 }
 
 /** A refused location, an oversized file or a cancelled read keeps its own identity; other I/O errors are data problems. */
 export function readProblem(uri: string, verb: string, err: unknown, options: ReadOptions): Error {
   if (options.signal?.aborted) return options.signal.reason as Error;
   if (err instanceof ApplicationFailure) return err;
+  if (err instanceof DatasetProblem) return err;
   return new DatasetProblem(`${uri}: could not ${verb}: ${(err as Error).message}`);
+}
+
+/** JSON Lines into builders: lines split on bytes, one JSON.parse per line. */
+class JsonLinesColumns {
+  private carry: Buffer | undefined;
+  private line = 0;
+  rows = 0;
+
+  constructor(
+    private readonly uri: string,
+    private readonly builders: readonly ColumnBuilder[],
+  ) {}
+
+  push(chunk: Buffer): void {
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    let start = 0;
+    for (let end = buf.indexOf(10, start); end >= 0; end = buf.indexOf(10, start)) {
+      this.take(buf.toString('utf8', start, end));
+      start = end + 1;
+    }
+    this.carry = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined;
+  }
+
+  end(): void {
+    if (this.carry) this.take(this.carry.toString('utf8'));
+    this.carry = undefined;
+  }
+
+  private take(text: string): void {
+    this.line += 1;
+    if (!text.trim()) return;
+    const row = parseJsonLine(this.uri, text, this.line);
+    if (this.rows === 0) {
+      const absent = this.builders.filter((b) => !(b.spec.name in row)).map((b) => b.spec.name);
+      if (absent.length) throw new DatasetProblem(`${this.uri}: no column ${absent.join(', ')} (the model's input fields)`);
+    }
+    const at = ++this.rows;
+    for (const b of this.builders) b.add(row[b.spec.name], at);
+  }
 }
 
 /**
@@ -132,31 +148,32 @@ export async function loadDataset(uri: string, columns: readonly DriftColumnSpec
     throw readProblem(uri, 'open', err, options);
   }
   const hash = createHash('sha256');
-  const hashed = new PassThrough();
-  source.on('data', (chunk: Buffer) => hash.update(chunk));
-  let failure: Error | undefined;
-  source.on('error', (err) => {
-    failure = readProblem(uri, 'read', err, options);
-    hashed.destroy(failure);
-  });
-  source.pipe(hashed);
-
   const builders = columns.map((c) => new ColumnBuilder(c, uri));
-  let rows = 0;
+  let rows: number;
   try {
-    for await (const row of rowsOf(format, uri, hashed)) {
-      if (rows === 0) {
-        const absent = columns.filter((c) => !(c.name in row)).map((c) => c.name);
-        if (absent.length) throw new DatasetProblem(`${uri}: no column ${absent.join(', ')} (the model's input fields)`);
+    if (format === 'parquet') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of source) {
+        hash.update(chunk as Buffer);
+        chunks.push(chunk as Buffer);
       }
-      rows += 1;
-      columns.forEach((c, i) => builders[i]!.add(row[c.name], rows));
+      const bytes = Buffer.concat(chunks);
+      chunks.length = 0;
+      rows = await readParquetColumns(uri, wholeBuffer(bytes), builders);
+    } else {
+      const reader = format === 'csv' ? new CsvColumns(uri, builders) : new JsonLinesColumns(uri, builders);
+      for await (const chunk of source) {
+        hash.update(chunk as Buffer);
+        reader.push(chunk as Buffer);
+      }
+      reader.end();
+      rows = reader.rows;
     }
+  } catch (err) {
+    throw readProblem(uri, 'read', err, options);
   } finally {
     source.destroy();
   }
-  // A line reader may end quietly when its input fails; a read that failed never counts as the whole file.
-  if (failure) throw failure;
   if (rows === 0) throw new DatasetProblem(`${uri}: has no data rows`);
   const sha256 = hash.digest('hex');
   if (expectedSha256 !== undefined && sha256 !== expectedSha256) {

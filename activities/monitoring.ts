@@ -5,7 +5,8 @@ import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { DatasetProblem, loadDataset } from './datasets.js';
 import { activityReadControl, datasetReads, type ReadOptions, type ReadSettings } from './read-uri.js';
-import { detectColumnDrift, detectDatasetDrift, prepareColumn, type PreparedColumn, type StatTestName } from './drift/index.js';
+import { compareColumns, prepareColumns } from './drift-report.js';
+import type { PreparedColumn } from './drift/index.js';
 
 /** History carries at most this many per-column verdicts (drifted ones first); the report has them all. */
 const COLUMNS_IN_SUMMARY = 100;
@@ -41,7 +42,7 @@ class ReferenceCache {
 
 async function prepareReference(ref: DatasetRef, columns: readonly DriftColumnSpec[], options: ReadOptions): Promise<PreparedReference> {
   const data = await loadDataset(ref.uri, columns, ref.sha256, options);
-  return { sha256: data.sha256, rows: data.rows, columns: new Map([...data.columns].map(([name, values]) => [name, prepareColumn(values)])) };
+  return { sha256: data.sha256, rows: data.rows, columns: prepareColumns(data.columns) };
 }
 
 /**
@@ -69,16 +70,7 @@ export function monitoringActivities(store: ContentStore, reading: ReadSettings)
           references.get(request.reference, columns, reads),
           loadDataset(request.sample.uri, columns, request.sample.sha256, reads),
         ]);
-        const options = { stattest: policy.stattest as 'auto' | StatTestName, ...(policy.threshold !== undefined ? { threshold: policy.threshold } : {}) };
-        const results = columns.map((c) => {
-          const current = prepareColumn(sample.columns.get(c.name)!);
-          try {
-            return detectColumnDrift(c.name, reference.columns.get(c.name)!, current, options);
-          } catch (err) {
-            throw new DatasetProblem(`column ${c.name}: ${(err as Error).message}`);
-          }
-        });
-        const dataset = detectDatasetDrift(results, policy.columnShare);
+        const dataset = compareColumns(reference.columns, sample.columns, columns, policy);
         // Drifted columns first, each group in schema order (p-values and distances do not rank against each other).
         const mostDrifted = [...dataset.columns].sort((a, b) => Number(b.drifted) - Number(a.drifted));
         const summary: DriftSummary = {

@@ -8,12 +8,14 @@
  * The dataset drifts when the share of drifted columns is >= columnShare (default 0.5).
  */
 import type { ColumnKind, PreparedColumn } from './column.js';
+import type { ColumnHistogram } from './histogram.js';
 import { admits, defaultStatTest, type StatTestName } from './select.js';
 
 export { admits } from './select.js';
 import { chiSquareTest, jensenShannonTest, ksTest, psiTest, wassersteinTest, zTest } from './stattests.js';
 
 export { prepareColumn } from './column.js';
+export { columnHistogram, HISTOGRAM_BINS, HISTOGRAM_CATEGORIES, type ColumnHistogram } from './histogram.js';
 export type { ColumnKind, ColumnValues, PreparedCategoricalColumn, PreparedColumn, PreparedNumericalColumn } from './column.js';
 export { STAT_TEST_NAMES, type StatTestName } from './select.js';
 
@@ -27,6 +29,8 @@ export interface ColumnDrift {
   readonly drifted: boolean;
   readonly referenceRows: number;
   readonly currentRows: number;
+  /** Reference against current on shared bins (the report carries it; history's summary does not). */
+  readonly histogram?: ColumnHistogram;
 }
 
 export interface DatasetDrift {

@@ -44,7 +44,7 @@ describe('reading a window sample or reference dataset', () => {
     ['a ragged CSV row', 'income,band\n1,a\n2,b,extra\n', 'sample.csv', undefined, /sample\.csv: .*record/i],
     ['no data rows', 'income,band\n', 'sample.csv', undefined, /has no data rows/],
     ['a line that is not JSON', '{"income": 1, "band": "a"}\n{oops\n', 'sample.jsonl', undefined, /line 2 is not JSON/],
-    ['an unsupported format', 'x', 'sample.parquet', undefined, /unsupported dataset format; use \.csv .* or \.jsonl/],
+    ['an unsupported format', 'x', 'sample.xlsx', undefined, /unsupported dataset format; use \.csv .*, \.jsonl or \.parquet/],
   ])('refuses %s with a DatasetProblem naming it', async (_, text, name, declared, message) => {
     const file = await writeArtifact(name, text);
     const loading = loadDataset(file.uri, columns, declared, testReadOptions());
