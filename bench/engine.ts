@@ -12,7 +12,7 @@ import { createApiToken } from '../api/tokens.js';
 import { manifestSchema, type ModelManifest } from '../core/manifest.js';
 import { lifecycleWorkflowId, modelVersionId } from '../core/model-id.js';
 import { defaultPolicy, type LifecyclePolicy } from '../core/policy.js';
-import { bundleWorkflows } from '../workers/bundle.js';
+import { bundleWorkflows, workflowsPath } from '../workers/bundle.js';
 import { sampleManifest } from '../test/harness/manifests.js';
 import { testReadSettings } from '../test/harness/reading.js';
 import { startTestRuntime } from '../test/harness/runtimes.js';
@@ -37,15 +37,17 @@ import { startBenchStack, type BenchStack } from './stack.js';
  *   transactions (pg_stat_database), process CPU (worker + API + driver: everything this process does), and the
  *   time each activity type spends queued and running under load.
  * Gate and deploy are observed without polling: a trigger on each side's transition table NOTIFYs the driver.
- * The JSON goes to `--json` (default .steward/bench-engine.json).
+ * The JSON goes to `--json` (default .steward/bench-engine.json). `--untraced-workflows` is an experiment: Steward's
+ * bundle without the OpenTelemetry workflow interceptors (workers/bundle.ts adds them), to measure what they cost.
  */
 
 const { values: args } = parseArgs({
   options: {
-    concurrency: { type: 'string', default: '16' },
-    lifecycles: { type: 'string', default: '96' },
+    concurrency: { type: 'string', default: '8' },
+    lifecycles: { type: 'string', default: '48' },
     rounds: { type: 'string', default: '2' },
-    'latency-runs': { type: 'string', default: '30' },
+    'latency-runs': { type: 'string', default: '20' },
+    'untraced-workflows': { type: 'boolean', default: false },
     json: { type: 'string', default: '.steward/bench-engine.json' },
   },
 });
@@ -345,7 +347,13 @@ async function main(): Promise<void> {
   const load = loadavg()[0]!;
   say(`${availableParallelism()} cores, load average ${load.toFixed(2)}; concurrency ${CONCURRENCY}, ${LIFECYCLES} lifecycles × ${ROUNDS} rounds per side, ${LATENCY_RUNS} latency runs`);
   const [stewardBundle, bareBundle, runtime] = await Promise.all([
-    bundleWorkflows(),
+    args['untraced-workflows']
+      ? bundleWorkflowCode({
+          workflowsPath,
+          logger: new DefaultLogger('WARN'),
+          webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } } }),
+        })
+      : bundleWorkflows(),
     bundleWorkflowCode({
       workflowsPath: join(repoRoot, 'bench', 'engine-bare-workflow.ts'),
       logger: new DefaultLogger('WARN'),
@@ -425,7 +433,7 @@ async function main(): Promise<void> {
       bare: summarise(rounds.filter((r) => r.side === 'bare'), await facts('bare'), latency.bare, signalToScheduled.bare),
     };
     report(summary, rounds, load);
-    const json = { at: new Date().toISOString(), cores: availableParallelism(), loadAverage: load, concurrency: CONCURRENCY, lifecycles: LIFECYCLES, rounds, summary };
+    const json = { untracedWorkflows: args['untraced-workflows'], at: new Date().toISOString(), cores: availableParallelism(), loadAverage: load, concurrency: CONCURRENCY, lifecycles: LIFECYCLES, rounds, summary };
     const out = args.json!;
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(json, null, 2));
@@ -449,7 +457,7 @@ function report(s: Record<Side, SideSummary>, rounds: Round[], load: number): vo
   const line = (label: string, a: string, c: string, ratio: string) => `  ${label.padEnd(44)} ${a.padStart(10)} ${c.padStart(10)} ${ratio.padStart(8)}`;
   const r = (a: number, c: number) => `${(a / c).toFixed(2)}×`;
   const out = [
-    `bench:engine (concurrency ${CONCURRENCY}, ${rounds.length / 2} rounds of ${LIFECYCLES} per side, ${LATENCY_RUNS} latency runs, load average ${load.toFixed(2)} at start)`,
+    `bench:engine${args['untraced-workflows'] ? ' --untraced-workflows' : ''} (concurrency ${CONCURRENCY}, ${rounds.length / 2} rounds of ${LIFECYCLES} per side, ${LATENCY_RUNS} latency runs, load average ${load.toFixed(2)} at start)`,
     line('', 'steward', 'bare', 'ratio'),
     line('throughput register → deployed (lifecycles/s)', f2(st.perSecond), f2(b.perSecond), r(st.perSecond, b.perSecond)),
     ...pairs(rounds).map(([x, y], i) => line(`  round ${i + 1}`, f2(x.perSecond), f2(y.perSecond), r(x.perSecond, y.perSecond))),
