@@ -25,6 +25,7 @@ import { modelRoutes } from './routes/models.js';
 import { batchScoringRoutes } from './routes/batch-scoring.js';
 import { templateRoutes } from './routes/templates.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { trainingRoutes } from './routes/training.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { traceRequests } from './tracing.js';
 import { createGatewayService, type GatewayOptions } from './gateway/index.js';
@@ -155,6 +156,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   await app.register(templateRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(tokenRoutes, deps);
+  await app.register(trainingRoutes, deps);
   const gateway = createGatewayService({ db: options.db, lifecycles: deps.lifecycles, authenticate: deps.authenticate, logger: options.logger ?? false, ...(options.gateway ? { options: options.gateway } : {}) });
   app.addHook('onClose', () => gateway.close());
   await app.register(gatewayRoutes, { service: gateway });
