@@ -59,7 +59,9 @@ async function automated(ctx: LifecycleContext, step: AutomatedStep): Promise<St
     ctx.enter('scan');
     let result: Awaited<ReturnType<typeof scanArtifacts>>;
     try {
-      result = await scanArtifacts({ modelVersionId: ctx.versionId, artifacts: manifest.artifacts });
+      // Dependencies and license are judged too; activity inputs are not compared on replay, so no patch is needed.
+      const subject = { dependencies: manifest.dependencies, ...(manifest.license ? { license: manifest.license } : {}) };
+      result = await scanArtifacts({ modelVersionId: ctx.versionId, artifacts: manifest.artifacts, ...subject });
     } catch (err) {
       // Out of attempts (a worker that keeps dying mid-read, a store that keeps failing): nothing was
       // verified, so the gate fails, naming why. Before attempts were bounded this could not happen.
