@@ -6,6 +6,7 @@ import type { JwtSettings } from '../core/jwt-settings.js';
 import type { CatalogLocation } from '../catalog/db.js';
 import { normaliseRoot, parseNetwork, READ_SCHEMES, type ReadPolicy, type ReadScheme } from '../core/uri-policy.js';
 import { parseRuntimeTargets, RuntimeTargetsError, type RuntimeTargets } from '../runtimes/targets.js';
+import { workerTuning, workerTuningEnv, type WorkerTuning } from './worker-tuning.js';
 
 /**
  * Every setting comes from the environment, so the same code runs on a laptop (embedded defaults), on a
@@ -56,6 +57,7 @@ const envSchema = z.object({
   STEWARD_RUNTIMES: z.string().optional(),
   STEWARD_RUNTIME_PORT: z.string().optional(),
   STEWARD_BATCH_OUTPUT_DIR: z.string().min(1).optional(),
+  ...workerTuningEnv,
 });
 
 /** Every variable Steward reads; docker-compose.yml is checked against this list. */
@@ -98,6 +100,8 @@ export interface StewardConfig {
   readonly runtimes: RuntimeTargets;
   /** Where batch scoring writes its predictions. */
   readonly batchOutputDir: string;
+  /** The lifecycle worker's cache and task slots (STEWARD_WORKER_*). */
+  readonly workerTuning: WorkerTuning;
 }
 
 export interface GatewaySettings {
@@ -229,7 +233,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     },
     runtimes: runtimeTargets(e),
     batchOutputDir: e.STEWARD_BATCH_OUTPUT_DIR ?? join(e.STEWARD_DATA_DIR, 'batch'),
+    workerTuning: tuning(e),
   };
+}
+
+function tuning(e: z.output<typeof envSchema>): WorkerTuning {
+  try {
+    return workerTuning(e);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
 }
 
 function runtimeTargets(e: z.output<typeof envSchema>): RuntimeTargets {

@@ -44,6 +44,7 @@ const worker = await createStewardWorker({
   role: config.workerRole,
   reading: config.reading,
   shutdownGraceMs: config.shutdownGraceMs,
+  tuning: config.workerTuning,
   tracing,
 });
 if (config.workerRole !== 'compute') {
@@ -52,7 +53,7 @@ if (config.workerRole !== 'compute') {
   await client.connection.close();
 }
 logger.info(
-  { taskQueue: config.temporal.taskQueue, role: config.workerRole, address: config.temporal.address, metrics: config.telemetry.workerMetricsAddress ?? null },
+  { taskQueue: config.temporal.taskQueue, role: config.workerRole, tuning: config.workerTuning, address: config.temporal.address, metrics: config.telemetry.workerMetricsAddress ?? null },
   'worker started',
 );
 let exitCode = 0;

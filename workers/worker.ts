@@ -3,10 +3,14 @@ import { Worker, type ActivityInterceptorsFactory, type NativeConnection, type W
 import { batchScoringActivities } from '../activities/batch-scoring.js';
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
+import { liveMonitoringActivities } from '../activities/live-monitoring.js';
 import { trainingActivities, trainingSettingsFromEnv, type TrainingSettings } from '../activities/training/index.js';
 import type { ReadSettings } from '../activities/read-uri.js';
 import { createArtifactStager } from '../activities/runtime-staging.js';
+import { evaluationActivities } from '../activities/testing.js';
+import { catalogChampion } from '../activities/evaluation/champion.js';
 import { loadConfig, readSettingsFromEnv } from '../platform/config.js';
+import { lifecycleWorkerOptions, type WorkerTuning } from '../platform/worker-tuning.js';
 import { createRuntimes, parseRuntimeTargets, type Runtimes } from '../runtimes/targets.js';
 import { createTracing, type Tracing } from '../platform/telemetry.js';
 import type { CatalogDb } from '../catalog/db.js';
@@ -41,6 +45,8 @@ export interface StewardWorkerOptions {
   readonly batchOutputDir?: string;
   /** Where training runs write and which programs they run; STEWARD_TRAINING_* and STEWARD_PUBLIC_URL when absent. */
   readonly training?: TrainingSettings;
+  /** Cache size and task slots of the lifecycle worker; STEWARD_WORKER_*'s (or their defaults) when absent. */
+  readonly tuning?: WorkerTuning;
 }
 
 /** After the grace time, cancelled activities get this long to stop before the worker gives up on them. */
@@ -88,6 +94,7 @@ export class StewardWorker {
  */
 export async function createStewardWorker(options: StewardWorkerOptions): Promise<StewardWorker> {
   const role = options.role ?? 'all';
+  const tuning = options.tuning ?? loadConfig().workerTuning;
   const reading = options.reading ?? readSettingsFromEnv();
   const grace = options.shutdownGraceMs ?? 5_000;
   const tracing = options.tracing ?? createTracing({ serviceName: 'steward-worker' });
@@ -117,6 +124,7 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     workers.push(
       await Worker.create({
         ...common,
+        ...lifecycleWorkerOptions(tuning),
         taskQueue: options.taskQueue,
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
         // The bundle always carries the workflow interceptors (workers/bundle.ts), so their sink is always there.
@@ -129,7 +137,9 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     const outputDir = options.batchOutputDir ?? loadConfig().batchOutputDir;
     const activities = {
       ...monitoringActivities(options.evidence, reading),
+      ...liveMonitoringActivities(options.db, options.evidence, reading),
       ...batchScoringActivities({ runtimes, reading, outputDir }),
+      ...evaluationActivities({ runtimes, reading, evidence: options.evidence, champion: catalogChampion(options.db) }),
       ...trainingActivities({ db: options.db, evidence: options.evidence, reading, settings: options.training ?? trainingSettingsFromEnv() }),
     };
     workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities }));
