@@ -2,9 +2,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { projectDeployment, projectDeploymentEnd } from '../catalog/projection.js';
 import type { CatalogDb } from '../catalog/db.js';
 import type { Deployment, DeployInput, DeploymentProbe, EndDeploymentInput } from '../core/deployment.js';
-import { manifestSchema } from '../core/manifest.js';
+import { manifestSchema, type ModelManifest } from '../core/manifest.js';
 import { modelToServe, runtimeModelName, type ModelRuntime } from '../runtimes/runtime.js';
 import type { Runtimes } from '../runtimes/targets.js';
+import { activityReadControl, artifactReads, type ReadSettings } from './read-uri.js';
+import { verifyDigests } from './scanning.js';
 
 /** The runtime serving each deployment target (runtimes/targets.ts); an unknown target throws. */
 export type RuntimeLookup = Pick<Runtimes, 'forTarget'>;
@@ -20,7 +22,25 @@ const PROBE_TIMEOUT_MS = 5_000;
  * idempotent by deployment id and runtime model name, so a worker killed anywhere in a deploy and retried
  * leaves exactly one copy loaded and one row.
  */
-export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup) {
+export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup, reading?: ReadSettings) {
+  /**
+   * Right before every deploy the artifacts are read again and their digests compared with the registered
+   * ones: bytes swapped after the scan and approval are refused, final, naming the critical finding. (Without
+   * read settings, as in tests of the catalog rows alone, there is nothing to read with.)
+   */
+  async function recheck(artifacts: ModelManifest['artifacts'], modelVersionId: string): Promise<void> {
+    if (!reading) return;
+    const findings = await verifyDigests(artifacts, { ...artifactReads(reading), ...activityReadControl() });
+    if (findings.length === 0) return;
+    const named = findings.map((f) => `critical finding ${f.code} on ${f.artifactUri}: ${f.message}`).join('; ');
+    throw ApplicationFailure.create({
+      type: DEPLOY_REFUSED,
+      message: `pre-deploy re-check of ${modelVersionId} failed, the deploy was refused: ${named}`,
+      nonRetryable: true,
+      details: [{ findings }],
+    });
+  }
+
   function runtimeOf(target: string): ModelRuntime {
     try {
       return runtimes.forTarget(target);
@@ -47,8 +67,13 @@ export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup) {
 
   return {
     async deployVersion(input: DeployInput): Promise<Deployment> {
-      const row = await db.selectFrom('model_versions').select('manifest').where('id', '=', input.modelVersionId).executeTakeFirstOrThrow();
+      const row = await db.selectFrom('model_versions').select(['manifest', 'stage']).where('id', '=', input.modelVersionId).executeTakeFirstOrThrow();
+      // Retirement is final: whatever asks, a retired version never serves again.
+      if (row.stage === 'retire') {
+        throw ApplicationFailure.create({ type: DEPLOY_REFUSED, message: `${input.modelVersionId} is retired and can never be deployed again`, nonRetryable: true });
+      }
       const manifest = manifestSchema.parse(row.manifest);
+      await recheck(manifest.artifacts, input.modelVersionId);
       const runtime = runtimeOf(input.target);
       const model = modelToServe(manifest, input.modelVersionId);
       const heartbeat = setInterval(() => Context.current().heartbeat('loading'), 2_000);
