@@ -85,6 +85,8 @@ describe('authentication and authorisation', () => {
     ['DELETE', '/tokens?principal=nobody-at-all', ['admin']],
     // Any principal may attempt a decision; the gate admits only approvers of its groups (and records the rest).
     ['POST', `/models/${modelId}/approvals`, ['approver'], { decision: 'approve', comment: 'matrix' }],
+    // A training pipeline's callback: the unguessable token in the path is its credential (404 when unknown).
+    ['POST', `/training/callbacks/${'x'.repeat(43)}`, EVERYONE, { status: 'failed', reason: 'matrix' }],
     // The scoring gateway (also role scorer); its health probes are open like /health.
     ['GET', '/v2/health/live', EVERYONE],
     ['GET', '/v2/health/ready', EVERYONE],
