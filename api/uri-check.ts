@@ -23,10 +23,15 @@ export function assertReadable(fields: readonly { field: string; uri: string | u
 }
 
 /** The artifact and reference dataset URIs of a manifest, with the fields that name them. */
-export function manifestUris(manifest: { artifacts: readonly { uri: string }[]; referenceDataset?: { uri: string } | undefined }) {
+export function manifestUris(manifest: {
+  artifacts: readonly { uri: string }[];
+  referenceDataset?: { uri: string } | undefined;
+  evaluation?: { dataset: { uri: string } } | undefined;
+}) {
   return [
     ...manifest.artifacts.map((a, i) => ({ field: `body.artifacts.${i}.uri`, uri: a.uri })),
     { field: 'body.referenceDataset.uri', uri: manifest.referenceDataset?.uri },
+    { field: 'body.evaluation.dataset.uri', uri: manifest.evaluation?.dataset.uri },
   ];
 }
 

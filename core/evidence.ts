@@ -31,6 +31,12 @@ export interface TestBoundsDetail {
   readonly minMetrics: Metrics;
   /** Absent when the template bounds no metric from above, and before it could. */
   readonly maxMetrics?: Metrics;
+  /** `scoring`: the candidate was scored on held-out data (absent: the manifest's declared metrics were judged). */
+  readonly method?: 'scoring';
+  /** The failed checks, each naming metric, measured value, claim and threshold (at most ten). */
+  readonly failures?: readonly string[];
+  /** Scoring could not complete (bad dataset, runtime refusing the model): nothing was measured. */
+  readonly problem?: string;
 }
 
 export type ScanDetail =

@@ -58,6 +58,19 @@ export const datasetRefSchema = z.strictObject({
   description: z.string().max(1000).optional(),
 });
 
+/**
+ * Held-out data the test gate scores the candidate on: a CSV or JSON Lines file with the model's input columns
+ * and the true value in `label`. `protectedAttributes` (default: the manifest's) are the columns fairness
+ * slices by; `output` names the output that carries the positive class's probability or the prediction.
+ */
+export const evaluationSchema = z.strictObject({
+  dataset: datasetRefSchema,
+  label: identifier,
+  task: z.enum(['classification', 'regression']),
+  output: identifier.optional(),
+  protectedAttributes: z.array(identifier).max(100).optional(),
+});
+
 export const riskTierSchema = z.enum(['low', 'medium', 'high', 'critical']);
 export const modelKindSchema = z.enum(['ml', 'rules', 'vendor', 'other']);
 
@@ -77,6 +90,8 @@ export const manifestSchema = z
     trainingData: z.array(datasetRefSchema).max(100).default([]),
     /** The baseline the drift monitor compares live traffic against. */
     referenceDataset: datasetRefSchema.optional(),
+    /** Held-out data the test gate scores the candidate on; the metrics above are then claims checked against it. */
+    evaluation: evaluationSchema.optional(),
     /** Offline evaluation metrics the test gate judges, e.g. `{ auc: 0.91 }`. */
     metrics: z.record(z.string().min(1).max(100), z.number().finite()).default({}),
     /** Runtime dependencies, e.g. `scikit-learn==1.5.2`, `python>=3.11`. */
@@ -103,6 +118,16 @@ export const manifestSchema = z
     m.protectedAttributes.forEach((a, i) => {
       if (!inputs.has(a)) ctx.addIssue({ code: 'custom', path: ['protectedAttributes', i], message: `"${a}" is not a field of inputSchema` });
     });
+    if (m.evaluation) {
+      const { label: labelColumn, output } = m.evaluation;
+      if (inputs.has(labelColumn)) ctx.addIssue({ code: 'custom', path: ['evaluation', 'label'], message: `"${labelColumn}" is an input field; the label must be a column of its own` });
+      if (output !== undefined && !m.outputSchema.some((f) => f.name === output)) {
+        ctx.addIssue({ code: 'custom', path: ['evaluation', 'output'], message: `"${output}" is not a field of outputSchema` });
+      }
+      if (output === undefined && !m.outputSchema.some((f) => f.type === 'number')) {
+        ctx.addIssue({ code: 'custom', path: ['evaluation', 'output'], message: 'is required when outputSchema has no number field to score with' });
+      }
+    }
     const tags = new Set<string>();
     m.tags.forEach((t, i) => {
       if (tags.has(t)) ctx.addIssue({ code: 'custom', path: ['tags', i], message: `duplicate tag "${t}"` });
@@ -114,6 +139,7 @@ export type ModelManifest = z.output<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;
 export type Artifact = z.output<typeof artifactSchema>;
 export type DatasetRef = z.output<typeof datasetRefSchema>;
+export type EvaluationSpec = z.output<typeof evaluationSchema>;
 
 /** The manifest as JSON Schema (draft 2020-12), for editors, CI checks and other languages' clients. */
 export function manifestJsonSchema(): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { METRIC_NAME_PATTERN } from '../../core/names.js';
 import { STAT_TEST_NAMES } from '../../core/drift.js';
 import { SEVERITIES } from '../../core/policy.js';
-import { canonicalMetric, CLASSIFICATION_METRICS, FAIRNESS_METRICS, REGRESSION_METRICS } from '../../core/evaluation.js';
+import * as evaluation from '../../core/evaluation.js';
 import { ALERT_SEVERITIES, BREACH_KINDS } from '../../core/alerts.js';
 
 /**
@@ -30,10 +30,15 @@ export type DurationInput = z.input<typeof duration>;
 const metricName = z.string().regex(METRIC_NAME_PATTERN, 'must be a metric name');
 const bounds = z.record(metricName, z.number().finite());
 
-const measuredMetric = z.string().refine((m) => canonicalMetric(m) !== null, {
-  message: `must be a metric Steward measures (${[...CLASSIFICATION_METRICS, ...REGRESSION_METRICS].join(', ')}, or an alias such as auc)`,
-});
-const fairnessBound = z.partialRecord(z.enum(FAIRNESS_METRICS), z.number().finite()).transform((r) => r as Record<string, number>);
+const MEASURED = `${[...evaluation.CLASSIFICATION_METRICS, ...evaluation.REGRESSION_METRICS].join(', ')}, or an alias such as auc`;
+/** Metric → number, every key a metric Steward measures (an unknown key is named in the error). */
+const measuredRecord = (value: z.ZodNumber) =>
+  z.record(z.string(), value).superRefine((record, ctx) => {
+    for (const metric of Object.keys(record)) {
+      if (evaluation.canonicalMetric(metric) === null) ctx.addIssue({ code: 'custom', path: [metric], message: `must be a metric Steward measures (${MEASURED})` });
+    }
+  });
+const fairnessBound = z.partialRecord(z.enum(evaluation.FAIRNESS_METRICS), z.number().finite()).transform((r) => r as Record<string, number>);
 
 /**
  * Scoring the candidate on the manifest's evaluation dataset. With it, `min` and `max` bound the measured
@@ -45,7 +50,7 @@ export const evaluateOptions = z
     /** A manifest without an evaluation dataset fails the gate (true) or is judged on its declared metrics (false). */
     required: z.boolean().default(true),
     /** Metric → how much worse than the champion (same rows, same activity) the candidate may be. */
-    vsChampion: z.record(measuredMetric, z.number().finite().min(0)).default({}),
+    vsChampion: measuredRecord(z.number().finite().min(0)).default({}),
     /** A declared metric off the measured one by more than this fails; absent: claims are reported only. */
     claimTolerance: z.number().finite().min(0).nullable().default(null),
     /** p50 and p95 of single-row requests over `batch` requests. */
@@ -74,7 +79,7 @@ export const testOptions = z
     if (!o.evaluate) return;
     for (const side of ['min', 'max'] as const) {
       for (const metric of Object.keys(o[side])) {
-        if (canonicalMetric(metric) === null) ctx.addIssue({ code: 'custom', path: [side, metric], message: 'bounds a measured metric when evaluate is set; Steward does not measure this one' });
+        if (evaluation.canonicalMetric(metric) === null) ctx.addIssue({ code: 'custom', path: [side, metric], message: `bounds a measured metric when evaluate is set: must be one Steward measures (${MEASURED})` });
       }
     }
   })

@@ -2,6 +2,7 @@ import type { ModelManifest } from '../../core/manifest.js';
 import type { VersionBump } from '../../core/model-id.js';
 import type { ApprovalPolicy, Severity } from '../../core/policy.js';
 import type { ReportRef } from '../../core/reports.js';
+import type { EvaluatePolicy } from '../../core/evaluation.js';
 import type { TrainingRunner } from '../../core/training.js';
 import type { STAT_TESTS } from './options.js';
 import type { AlertPolicy } from '../../core/alerts.js';
@@ -35,6 +36,8 @@ export interface TestStep {
   readonly kind: 'test';
   readonly name: string;
   readonly bounds: MetricBounds;
+  /** Score the candidate on the manifest's evaluation dataset; absent in templates released before. */
+  readonly evaluate?: EvaluatePolicy;
 }
 
 export interface ScanStep {

@@ -203,7 +203,7 @@ function planOf(ref: string, definition: TemplateDefinition, manifest: ModelMani
     switch (decl.kind) {
       case 'test': {
         const o = parse(ref, label, testOptions, decl.options);
-        return { kind: 'test', name: decl.name, bounds: { min: o.min, max: o.max } };
+        return { kind: 'test', name: decl.name, bounds: { min: o.min, max: o.max }, ...(o.evaluate ? { evaluate: o.evaluate } : {}) };
       }
       case 'scan':
         return { kind: 'scan', name: decl.name, blockAt: parse(ref, label, scanOptions, decl.options).blockAt };

@@ -1,7 +1,10 @@
-import { ActivityFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { evaluationActivities } from '../../../activities/testing.js';
+import type { EvaluatePolicy } from '../../../core/evaluation.js';
+import { computeTaskQueue } from '../../../core/task-queues.js';
 import { scanPasses } from '../../../core/gates.js';
 import type { Stop } from '../../../core/lifecycle.js';
-import type { ApprovalStep, AutomatedStep, GateStep, StepVerdict } from '../../dsl/plan.js';
+import type { ApprovalStep, AutomatedStep, GateStep, StepVerdict, TestStep } from '../../dsl/plan.js';
 import { activities, scanArtifacts, STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
 import * as approval from './approval.js';
@@ -48,6 +51,11 @@ async function automated(ctx: LifecycleContext, step: AutomatedStep): Promise<St
   const { manifest } = ctx.input;
   if (step.kind === 'test') {
     ctx.enter('test');
+    // Only templates that ask for scoring reach the marker, so histories of earlier templates replay unchanged.
+    if (step.evaluate && patched('steward:test-by-scoring')) {
+      const stop = await scoredTest(ctx, step, step.evaluate);
+      if (stop !== 'declared-metrics') return stop;
+    }
     const { min, max } = step.bounds;
     const hasMax = Object.keys(max).length > 0;
     const result = await activities.evaluateModel({ modelVersionId: ctx.versionId, metrics: manifest.metrics, minMetrics: min, ...(hasMax ? { maxMetrics: max } : {}) });
@@ -84,4 +92,46 @@ async function automated(ctx: LifecycleContext, step: AutomatedStep): Promise<St
   );
   if (verdict.passed) return null;
   return { endedBy: step.phase === 'scan' ? 'failed-scan' : 'failed-test', reason: `${step.name}: ${verdict.reason}`, actor: STEWARD };
+}
+
+/**
+ * The test gate by scoring: the candidate (and the champion) scored on the manifest's evaluation dataset on the
+ * compute workers. Scoring reads a dataset and loads models, so it may take minutes and heartbeats; a bad
+ * dataset or a model the runtime refuses is final. Returns 'declared-metrics' when the manifest names no
+ * evaluation dataset and the template lets such a manifest be judged on its declared metrics.
+ */
+async function scoredTest(ctx: LifecycleContext, step: TestStep, policy: EvaluatePolicy): Promise<Stop | null | 'declared-metrics'> {
+  const { manifest } = ctx.input;
+  const { min, max } = step.bounds;
+  const bounds = { minMetrics: min, ...(Object.keys(max).length > 0 ? { maxMetrics: max } : {}) };
+  const fail = async (problem: string): Promise<Stop> => {
+    await ctx.record({ stage: 'test', step: step.name, outcome: 'failed', detail: { ...bounds, method: 'scoring', problem } }, STEWARD);
+    return { endedBy: 'failed-test', reason: `${step.name}: ${problem}`, actor: STEWARD };
+  };
+  if (!manifest.evaluation) {
+    if (!policy.required) return 'declared-metrics';
+    return fail('the template scores candidates, and the manifest names no evaluation dataset (field evaluation)');
+  }
+  const { evaluateByScoring } = proxyActivities<ReturnType<typeof evaluationActivities>>({
+    taskQueue: computeTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: {
+      initialInterval: '5 seconds',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: ['EvaluationRefused', 'DatasetProblem', 'UriNotAllowed', 'ArtifactTooLarge', 'ArtifactDigestMismatch', 'DeployRefused'],
+    },
+  });
+  let result: Awaited<ReturnType<typeof evaluateByScoring>>;
+  try {
+    result = await evaluateByScoring({ modelVersionId: ctx.versionId, manifest, bounds: { min, max }, policy });
+  } catch (err) {
+    if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+    return fail(`scoring could not complete: ${err.cause?.message ?? err.message}`);
+  }
+  const detail = { ...bounds, method: 'scoring' as const, ...(result.passed ? {} : { failures: result.failures }) };
+  await ctx.record({ stage: 'test', step: step.name, outcome: result.passed ? 'passed' : 'failed', detail }, STEWARD, { report: result.report });
+  if (result.passed) return null;
+  const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : '';
+  return { endedBy: 'failed-test', reason: `${step.name}: ${result.failures[0] ?? 'the evaluation failed'}${more}`, actor: STEWARD };
 }
