@@ -27,7 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...catalogActivities(deps.db),
     ...testingActivities(deps.evidence),
     ...scanningActivities(deps.evidence, deps.reading),
-    ...deploymentActivities(deps.db, deps.runtimes),
+    ...deploymentActivities(deps.db, deps.runtimes, deps.reading),
     ...webhookActivities(deps.db, deps.reading.policy),
     ...archiveActivities(deps.evidence),
   };

@@ -127,6 +127,30 @@ export async function scanArtifact(artifact: Pick<Artifact, 'uri' | 'sha256'>, o
   return { findings, sha256, contents: { uri: artifactUri, pickles: content.pickles, imports: [...content.imports].sort() }, licenseFiles: content.licenseFiles };
 }
 
+/**
+ * Reads each artifact again and compares its sha256 with the registered one (the one scanned and approved):
+ * a critical `digest-mismatch` finding per artifact whose bytes changed since. Refused and oversized reads
+ * are critical findings too; an outage throws, to be retried.
+ */
+export async function verifyDigests(artifacts: readonly Pick<Artifact, 'uri' | 'sha256'>[], options: ReadOptions): Promise<ScanFinding[]> {
+  const results = await Promise.all(
+    artifacts.map(async (artifact): Promise<ScanFinding[]> => {
+      const hash = createHash('sha256');
+      try {
+        for await (const chunk of await openUri(artifact.uri, options)) hash.update(chunk as Buffer);
+      } catch (err) {
+        if (isUriNotAllowed(err) || isTooLarge(err)) return [unreadable(artifact, err, options)];
+        throw err;
+      }
+      const actual = hash.digest('hex');
+      if (actual === artifact.sha256) return [];
+      const message = `sha256 is ${actual}, not the registered ${artifact.sha256} that was scanned and approved: the artifact was changed after approval`;
+      return [{ artifactUri: artifact.uri, severity: 'critical', code: 'digest-mismatch', message }];
+    }),
+  );
+  return results.flat();
+}
+
 export function maxSeverity(findings: readonly ScanFinding[]): Severity {
   return findings.reduce<Severity>(
     (max, f) => (SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(max) ? f.severity : max),
