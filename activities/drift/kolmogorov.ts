@@ -8,10 +8,12 @@
  * same branch.
  */
 import { CompensatedSum } from './arrays.js';
-import { ddAddDouble, ddRatio, floorOfProduct, frexp, ldexp, scaledPower, twoSum, type Scaled } from './float.js';
+import { floorOfProduct, ldexp, scaledPower, twoSum } from './float.js';
 
 const EP128 = 2 ** 128;
 const EM128 = 2 ** -128;
+const EP512 = 2 ** 512;
+const EM512 = 2 ** -512;
 const PI_SQUARED = Math.PI ** 2;
 const PI_FOUR = Math.PI ** 4;
 const PI_SIX = Math.PI ** 6;
@@ -22,6 +24,8 @@ const MIN_LOG = -708;
 // log(2^-1075): below this the one-sided tail underflows (Cephes' MINLOG).
 const CEPHES_MINLOG = -7.451332191019412e2;
 const SMIRNOV_MAX_COMPUTE_N = 1000000;
+// 2^27 + 1: Dekker's splitter (float.ts has the same for twoProduct).
+const SPLITTER = 134217729;
 
 function clip01(p: number): number {
   if (p < 0) return 0;
@@ -314,16 +318,40 @@ export function smirnovSf(n: number, x: number): number {
 
   const sum = new CompensatedSum();
   sum.add(powerOfSum(1, -x, n));
-  // C(n, v) as a scaled number; starts at C(n, 1) = n.
-  let binomial: Scaled = frexp(n);
   const terms = lastV + 1;
   const middle = Math.floor(n / 2);
+  // Each term in logarithms: one log per base instead of a double-double power by squaring (~40 products) per
+  // factor, which was most of a drift window's time at n ~ 10^6. The bases are double-doubles and their low
+  // words enter as lo/hi, so the exponents multiply only the logarithms' own rounding (~1e-16 relative): each
+  // term lands within ~1e-11 of the exact one, and the terms are positive, so the sum does too.
+  const logX = Math.log(x);
+  // C(n, v) = binomial * 2^binomialExponent, from C(n, 1) = n; rescaled by exact powers of two, so the only
+  // rounding is one per step of the product, not one per step of a large running sum of logarithms.
+  let binomial = n;
+  let binomialExponent = 0;
+  // n split in two 26-bit halves for Dekker's exact product q * n (JS has no fma), inlined: no allocation per term.
+  const nSplit = SPLITTER * n;
+  const nHigh = nSplit - (nSplit - n);
+  const nLow = n - nHigh;
   for (let v = 1; v < terms; v++) {
-    const lower = ddAddDouble(ddRatio(n - v, n), -x); // 1 - x - v/n
-    const upper = ddAddDouble(ddRatio(v, n), x); // x + v/n
-    const p2 = scaledPower(lower, n - v);
-    const p1 = scaledPower(upper, v - 1);
-    const term = ldexp(x * binomial.mantissa * p1.mantissa * p2.mantissa, binomial.exponent + p1.exponent + p2.exponent);
+    const q = v / n; // v/n = q + qLow
+    const product = q * n;
+    const qSplit = SPLITTER * q;
+    const qHigh = qSplit - (qSplit - q);
+    const qLowPart = q - qHigh;
+    const productError = qHigh * nHigh - product + qHigh * nLow + qLowPart * nHigh + qLowPart * nLow;
+    const qLow = (v - product - productError) / n;
+    // Knuth's TwoSum for x + v/n and for 1 - (x + v/n), inlined: each base as hi + low.
+    const upperHi = q + x;
+    const upperB = upperHi - q;
+    const upperLow = q - (upperHi - upperB) + (x - upperB) + qLow;
+    const lowerHi = 1 - upperHi;
+    const lowerB = lowerHi - 1;
+    const lowerLow = 1 - (lowerHi - lowerB) + (-upperHi - lowerB) - upperLow;
+    const logUpper = Math.log(upperHi) + upperLow / upperHi;
+    const logLower = Math.log(lowerHi) + lowerLow / lowerHi;
+    const logBinomial = Math.log(binomial) + binomialExponent * Math.LN2;
+    const term = Math.exp(logX + logBinomial + (v - 1) * logUpper + (n - v) * logLower);
     if (Number.isFinite(term) && term !== 0) sum.add(term);
     // Stop once the remaining terms cannot reach the last bit (terms fall off past the peak).
     if (term !== 0) {
@@ -331,8 +359,14 @@ export function smirnovSf(n: number, x: number): number {
     } else if (v > middle) {
       break;
     }
-    const next = frexp(binomial.mantissa * ((n - v) / (v + 1)));
-    binomial = { mantissa: next.mantissa, exponent: binomial.exponent + next.exponent };
+    binomial *= (n - v) / (v + 1);
+    if (binomial > EP512) {
+      binomial *= EM512;
+      binomialExponent += 512;
+    } else if (binomial < EM512) {
+      binomial *= EP512;
+      binomialExponent -= 512;
+    }
   }
   return clip01(sum.value);
 }
