@@ -86,7 +86,7 @@ const SCIPY_SPARSE = /^scipy\.sparse(\.[A-Za-z0-9_]+)*\.[a-z]{3}_(matrix|array)$
 
 /** Modules every global of which is critical: process, file, network, import machinery and interpreters. */
 const CRITICAL_MODULES = new Set([
-  'os', 'posix', 'nt', 'posixpath', 'ntpath', 'subprocess', 'sys', 'socket', 'shutil', 'importlib', 'runpy', 'pip', 'code', 'codeop', 'pty', 'webbrowser',
+  'os', 'posix', 'nt', 'posixpath', 'ntpath', 'subprocess', 'sys', 'socket', 'shutil', 'importlib', 'runpy', 'pip', 'code', 'codeop', 'pty', 'webbrowser', 'pydoc',
   'ctypes', 'multiprocessing', 'asyncio', 'pickle', '_pickle', 'cPickle', 'dill', 'marshal', 'types', 'pkgutil', 'imp', 'zipimport', 'site', 'ensurepip',
   'venv', 'distutils', 'setuptools', 'bdb', 'pdb', 'timeit', 'cProfile', 'profile', 'trace', 'tempfile', 'glob', 'io', '_io', 'signal', 'requests', 'urllib',
   'urllib2', 'http', 'httplib', 'ftplib', 'telnetlib', 'smtplib', 'xmlrpc', 'commands', 'popen2', 'platform', 'inspect', 'idlelib', 'lib2to3', '_posixsubprocess',
