@@ -1,4 +1,6 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ScoringEvaluationInput, ScoringEvaluationResult } from '../../activities/testing.js';
 import { manifest, people, startLifecycleStack, type LifecycleStack } from './support/lifecycle-stack.js';
 
 /**
@@ -7,8 +9,20 @@ import { manifest, people, startLifecycleStack, type LifecycleStack } from './su
  * approval gate, and reads what happened from the transitions the workflow recorded.
  */
 let s: LifecycleStack;
+/** The compute queue's scoring evaluation, a double: what each model version's evaluation answers, and the calls. */
+const scoring = new Map<string, (input: ScoringEvaluationInput) => ScoringEvaluationResult>();
+const scored: ScoringEvaluationInput[] = [];
 beforeAll(async () => {
-  s = await startLifecycleStack();
+  s = await startLifecycleStack({
+    computeActivities: {
+      async evaluateByScoring(input: ScoringEvaluationInput): Promise<ScoringEvaluationResult> {
+        scored.push(input);
+        const answer = scoring.get(input.modelVersionId);
+        if (!answer) throw ApplicationFailure.nonRetryable(`no scoring double for ${input.modelVersionId}`, 'EvaluationRefused');
+        return answer(input);
+      },
+    },
+  });
 });
 afterEach(() => s.retireLeftovers());
 afterAll(() => s?.stop());
@@ -58,6 +72,66 @@ describe('test gate', () => {
   it('fails a metric the manifest does not report (absent evidence is not evidence)', async () => {
     const lifecycle = await s.start({ manifest: manifest({ template: 'standard', metrics: { accuracy: 0.99 } }) });
     expect((await s.result(lifecycle)).endedBy).toBe('failed-test');
+  });
+});
+
+describe('test gate by scoring (a template with evaluate)', () => {
+  const evaluation = { dataset: { uri: 'file:///data/holdout.csv' }, label: 'defaulted', task: 'classification' as const };
+  const report = (passed: boolean, failures: string[] = []): ScoringEvaluationResult => ({
+    passed,
+    failures,
+    report: { kind: 'evaluation', digest: 'd'.repeat(64), summary: { passed, method: 'scoring', failures } },
+  });
+
+  it('scores the candidate on the compute queue and passes on its verdict, without judging the declared metrics', async () => {
+    const m = manifest({ template: 'scored', metrics: { auc: 0.9 }, evaluation });
+    const lifecycle = await s.start({ manifest: m });
+    scoring.set(lifecycle.modelVersionId, () => report(true));
+    await s.fakes.transition(lifecycle.workflowId, 'scan');
+    const test = await s.fakes.transition(lifecycle.workflowId, 'test');
+    expect(test).toMatchObject({ outcome: 'passed', actor: 'steward', detail: { minMetrics: { auc: 0.7 }, method: 'scoring' }, report: { kind: 'evaluation', summary: { method: 'scoring' } } });
+    const call = scored.find((c) => c.modelVersionId === lifecycle.modelVersionId);
+    expect(call).toMatchObject({ manifest: m, bounds: { min: { auc: 0.7 }, max: {} }, policy: { required: true, vsChampion: { auc: 0.01 }, claimTolerance: 0.05 } });
+    expect(s.fakes.callsOf('evaluateModel', lifecycle.workflowId)).toEqual([]);
+  });
+
+  it('fails on the evaluation verdict, the reason naming the first failed check, and never scans', async () => {
+    const lifecycle = await s.start({ manifest: manifest({ template: 'scored', metrics: { auc: 0.9 }, evaluation }) });
+    const failures = ['rocAuc measured 0.61 (claimed 0.9) is below the minimum 0.7', 'rocAuc claimed 0.9, measured 0.61: off by 0.29 (tolerance 0.05)'];
+    scoring.set(lifecycle.modelVersionId, () => report(false, failures));
+    const result = await s.result(lifecycle);
+    expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'failed-test', reason: `test: ${failures[0]} (and 1 more)` });
+    expect(s.fakes.path(lifecycle.workflowId)).toEqual(['register:passed', 'test:failed', 'retire:completed']);
+    expect((await s.fakes.transition(lifecycle.workflowId, 'test')).detail).toEqual({ minMetrics: { auc: 0.7 }, method: 'scoring', failures });
+    expect(s.fakes.callsOf('scanArtifacts', lifecycle.workflowId)).toEqual([]);
+  });
+
+  it('fails, naming the problem, when scoring cannot complete (a final error from the activity)', async () => {
+    const lifecycle = await s.start({ manifest: manifest({ template: 'scored', evaluation }) });
+    scoring.set(lifecycle.modelVersionId, () => {
+      throw ApplicationFailure.nonRetryable('file:///data/holdout.csv: row 3, column defaulted: "maybe" is not a binary label (0 or 1)', 'EvaluationRefused');
+    });
+    const result = await s.result(lifecycle);
+    expect(result.reason).toBe('test: scoring could not complete: file:///data/holdout.csv: row 3, column defaulted: "maybe" is not a binary label (0 or 1)');
+    const test = await s.fakes.transition(lifecycle.workflowId, 'test');
+    expect(test).toMatchObject({ outcome: 'failed', detail: { method: 'scoring', problem: expect.stringContaining('not a binary label') } });
+  });
+
+  it('fails a manifest without an evaluation dataset when the template requires one, scoring nothing', async () => {
+    const lifecycle = await s.start({ manifest: manifest({ template: 'scored', metrics: { auc: 0.99 } }) });
+    const result = await s.result(lifecycle);
+    expect(result.reason).toBe('test: the template scores candidates, and the manifest names no evaluation dataset (field evaluation)');
+    expect(scored.some((c) => c.modelVersionId === lifecycle.modelVersionId)).toBe(false);
+    expect(s.fakes.callsOf('evaluateModel', lifecycle.workflowId)).toEqual([]);
+  });
+
+  it('judges the declared metrics as before when the template lets a manifest come without a dataset', async () => {
+    const lifecycle = await s.start({ manifest: manifest({ template: 'scored', metrics: { auc: 0.75 }, tags: ['declared-ok'] }) });
+    await s.fakes.transition(lifecycle.workflowId, 'scan');
+    const test = await s.fakes.transition(lifecycle.workflowId, 'test');
+    expect(test).toMatchObject({ outcome: 'passed', detail: { minMetrics: { auc: 0.7 } } });
+    expect(test.detail).not.toHaveProperty('method');
+    expect(s.fakes.callsOf('evaluateModel', lifecycle.workflowId)[0]?.input).toMatchObject({ metrics: { auc: 0.75 }, minMetrics: { auc: 0.7 } });
   });
 });
 
