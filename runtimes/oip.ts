@@ -4,6 +4,8 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { Artifact } from '../core/manifest.js';
+import { InferenceAnswer } from './answer.js';
+import { JsonScanError } from './json-scan.js';
 import type { InferenceRequest, InferenceResponse, ModelMetadata, RepositoryEntry } from './protocol.js';
 import { BUILTIN_IMPLEMENTATIONS, type CallOptions, type ModelRuntime, type ModelToServe, type RuntimeTarget } from './runtime.js';
 import type { ArtifactStager } from './staging.js';
@@ -43,10 +45,24 @@ export interface OipRuntimeDeps {
   readonly connections?: number;
 }
 
+/** Scoring with bytes: a request already serialised in, the runtime's answer as it sent it out. */
+export interface ByteScoring {
+  /**
+   * `body` is a V2 inference request as JSON. A runtime that sends no headers within `timeoutMs`, or stalls
+   * its body that long, has failed the call.
+   */
+  inferBytes(name: string, body: Uint8Array, options?: { readonly timeoutMs?: number }): Promise<InferenceAnswer>;
+}
+
+/** Whether a runtime client scores with bytes (the V2 clients do; test doubles may not). */
+export const scoresBytes = (runtime: ModelRuntime): runtime is ModelRuntime & ByteScoring => typeof (runtime as Partial<ByteScoring>).inferBytes === 'function';
+
 /** The runtime's HTTP client has to be closed when the process is done with it. */
-export interface OipRuntime extends ModelRuntime {
+export interface OipRuntime extends ModelRuntime, ByteScoring {
   close(): Promise<void>;
 }
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const MLSERVER_IMPLEMENTATIONS: Readonly<Record<string, string>> = {
   sklearn: 'mlserver_sklearn.SKLearnModel',
@@ -149,8 +165,42 @@ export function createOipRuntime(target: RuntimeTarget, deps: OipRuntimeDeps): O
       if (json === undefined && text) throw new RuntimeError(`${target.name}: ${method} ${path} answered ${status} with a body that is not JSON`, status, true);
       return { status, json };
     }
+    throw refusal(method, path, status, json, text);
+  }
+
+  function refusal(method: string, path: string, status: number, json: unknown, text: string): RuntimeError {
     const said = json && typeof json === 'object' && 'error' in json ? String((json as { error: unknown }).error) : text.slice(0, 500) || `HTTP ${status}`;
-    throw new RuntimeError(`${target.name}: ${method} ${path}: ${status} ${said}`, status, status >= 500 || status === 429);
+    return new RuntimeError(`${target.name}: ${method} ${path}: ${status} ${said}`, status, status >= 500 || status === 429);
+  }
+
+  /**
+   * The scoring hot path: the body goes out as given and the answer's bytes are collected as they arrive,
+   * without a response stream or an abort signal per call (the pool's own timers bound it).
+   */
+  function postBytes(path: string, body: Uint8Array, timeoutMs: number | undefined): Promise<{ status: number; bytes: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let status = 0;
+      pool.dispatch(
+        { path: prefix + path, method: 'POST', headers: JSON_HEADERS, body, ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}) },
+        {
+          // Its presence marks the handler as undici's current (controller-based) kind.
+          onRequestStart() {},
+          onResponseStart(_controller, statusCode) {
+            status = statusCode;
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            resolve({ status, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+          },
+          onResponseError(_controller, err) {
+            reject(new RuntimeError(`${target.name} (${target.url}): POST ${path}: ${err.message}`, undefined, true, { cause: err }));
+          },
+        },
+      );
+    });
   }
 
   /** Status only, for the ready probe: 200 is ready, anything else is not (yet). */
@@ -212,6 +262,27 @@ export function createOipRuntime(target: RuntimeTarget, deps: OipRuntimeDeps): O
         throw new RuntimeError(`${target.name}: model ${name} answered an inference without outputs`, status, true);
       }
       return json as InferenceResponse;
+    },
+
+    async inferBytes(name, body, options) {
+      const path = `/v2/models/${segment(name)}/infer`;
+      const { status, bytes } = await postBytes(path, body, options?.timeoutMs);
+      if (status < 200 || status >= 300) {
+        const text = bytes.toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        throw refusal('POST', path, status, json, text);
+      }
+      try {
+        return InferenceAnswer.scan(bytes);
+      } catch (err) {
+        if (!(err instanceof JsonScanError)) throw err;
+        throw new RuntimeError(`${target.name}: model ${name} answered an inference that is not JSON with outputs (${err.message})`, status, true);
+      }
     },
 
     async index(options) {

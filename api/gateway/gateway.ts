@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { InferenceAnswer } from '../../runtimes/answer.js';
+import { scoresBytes } from '../../runtimes/oip.js';
 import type { InferenceRequest, InferenceResponse, ModelMetadata } from '../../runtimes/protocol.js';
 import type { ModelRuntime } from '../../runtimes/runtime.js';
 import { DEFAULT_TOLERANCE, outputsAgree, type Tolerance } from './compare.js';
 import { Deadlines } from './deadlines.js';
+import { InferenceBody } from './request-body.js';
 import { summariseTensors, type RequestLog } from './request-log.js';
 import { pickRoute, routeForVersion, type Random } from './router.js';
 import type { ModelRoutes, Route, RoutingTable } from './routing-table.js';
@@ -88,50 +91,73 @@ export class Gateway {
     return runtime;
   }
 
+  /** Scores a built request (tests, embedding); the API's route scores the caller's bytes with `inferBytes`. */
   async infer(modelName: string, version: string | undefined, request: InferenceRequest): Promise<InferenceResponse> {
+    const answer = await this.inferBytes(modelName, version, InferenceBody.of(request));
+    return JSON.parse(answer.toString('utf8')) as InferenceResponse;
+  }
+
+  /**
+   * The scoring hot path. The runtime gets the caller's bytes (with an id added when there was none) and the
+   * caller gets the runtime's bytes with the envelope set to the model's name, the version that answered and
+   * the request id; tensors are built only for a window's sample or a shadow comparison.
+   */
+  async inferBytes(modelName: string, version: string | undefined, body: InferenceBody): Promise<Buffer> {
     const { routes, route: chosen } = await this.serving(modelName, version);
-    const requestId = request.id ?? randomUUID();
-    const forwarded: InferenceRequest = { ...request, id: requestId };
+    const requestId = body.id ?? randomUUID();
+    const forwarded = body.withId(requestId);
     let route = chosen;
-    let answer = await this.call(modelName, route, forwarded);
+    let outcome = await this.call(modelName, route, forwarded);
     // A canary its runtime no longer has (404) was rolled back under a route up to a TTL old: the caller is
     // answered by the champion instead, and the canary, already gone, is not charged with an error.
-    if ('gone' in answer && version === undefined && route.strategy === 'canary' && routes.champion) {
+    if ('gone' in outcome && version === undefined && route.strategy === 'canary' && routes.champion) {
       route = routes.champion;
-      answer = await this.call(modelName, route, forwarded);
+      outcome = await this.call(modelName, route, forwarded);
     }
-    if ('gone' in answer) {
+    if ('gone' in outcome) {
       this.deps.windows.failed(route);
-      throw answer.gone;
+      throw outcome.gone;
     }
-    const { response, latencyMs } = answer;
-    this.deps.windows.answered(route, latencyMs, () => ({ requestId, inputs: summariseTensors(request.inputs), outputs: summariseTensors(response.outputs) }));
-    this.deps.requestLog?.add({
-      requestId,
-      modelVersionId: route.modelVersionId,
-      deploymentId: route.deploymentId,
-      windowId: this.deps.windows.currentWindowId(route),
-      at: new Date(),
-      outputs: summariseTensors(response.outputs),
-    });
+    const { answer, latencyMs } = outcome;
+    this.deps.windows.answered(route, latencyMs, () => ({ requestId, inputs: summariseTensors(body.parsed().inputs), outputs: answer.outputsSummary() }));
+    if (this.deps.requestLog) {
+      this.deps.requestLog.add({
+        requestId,
+        modelVersionId: route.modelVersionId,
+        deploymentId: route.deploymentId,
+        windowId: this.deps.windows.currentWindowId(route),
+        at: new Date(),
+        outputs: answer.outputsSummary(),
+      });
+    }
     // Only requests the champion answered are mirrored: a shadow is compared with the champion, not a canary.
     if (route.strategy === 'replace' && version === undefined) {
-      for (const shadow of routes.shadows) this.mirror(shadow, forwarded, response, latencyMs);
+      for (const shadow of routes.shadows) this.mirror(shadow, requestId, body, forwarded, answer, latencyMs);
     }
-    return { ...response, model_name: modelName, model_version: route.version, id: requestId };
+    return answer.rewrite({ model_name: modelName, model_version: route.version, id: requestId });
+  }
+
+  /** One runtime call: bytes in and out where the runtime client can, else through its built form. */
+  private async score(runtime: ModelRuntime, name: string, body: Buffer): Promise<InferenceAnswer> {
+    if (scoresBytes(runtime)) return runtime.inferBytes(name, body, { timeoutMs: this.timeoutMs });
+    const deadline = this.deadlines.start();
+    try {
+      return InferenceAnswer.of(await runtime.infer(name, JSON.parse(body.toString('utf8')) as InferenceRequest, { signal: deadline.signal }));
+    } finally {
+      deadline.done();
+    }
   }
 
   /**
    * One call to a deployment's runtime. Failures other than "not loaded" are counted in its window and
    * thrown; a 404 comes back as `gone` so the caller can fall back to the champion.
    */
-  private async call(modelName: string, route: Route, request: InferenceRequest): Promise<{ response: InferenceResponse; latencyMs: number } | { gone: GatewayError }> {
+  private async call(modelName: string, route: Route, body: Buffer): Promise<{ answer: InferenceAnswer; latencyMs: number } | { gone: GatewayError }> {
     const runtime = this.runtimeOf(route);
     const started = performance.now();
-    const deadline = this.deadlines.start();
     try {
-      const response = await runtime.infer(route.runtimeName, request, { signal: deadline.signal });
-      return { response, latencyMs: performance.now() - started };
+      const answer = await this.score(runtime, route.runtimeName, body);
+      return { answer, latencyMs: performance.now() - started };
     } catch (err) {
       if (runtimeFailure(err) === 'caller') {
         this.deps.windows.refused(route);
@@ -141,26 +167,22 @@ export class Gateway {
       if ((err as { status?: unknown } | null)?.status === 404) return { gone: unavailable };
       this.deps.windows.failed(route);
       throw unavailable;
-    } finally {
-      deadline.done();
     }
   }
 
   /** Sends a copy to a shadow in the background; its answer is compared and counted, never returned. */
-  private mirror(shadow: Route, request: InferenceRequest, championAnswer: InferenceResponse, championLatencyMs: number): void {
+  private mirror(shadow: Route, requestId: string, body: InferenceBody, forwarded: Buffer, champion: InferenceAnswer, championLatencyMs: number): void {
     const runtime = this.deps.runtimeFor(shadow.target);
     if (!runtime) {
       this.deps.windows.failed(shadow);
       return;
     }
     const started = performance.now();
-    const deadline = this.deadlines.start();
-    const done = runtime
-      .infer(shadow.runtimeName, request, { signal: deadline.signal })
+    const done = this.score(runtime, shadow.runtimeName, forwarded)
       .then(
         (answer) => {
-          this.deps.windows.answered(shadow, performance.now() - started, () => ({ requestId: request.id!, inputs: summariseTensors(request.inputs), outputs: summariseTensors(answer.outputs) }));
-          this.deps.windows.shadowCompared(shadow, outputsAgree(championAnswer, answer, this.tolerance), championLatencyMs);
+          this.deps.windows.answered(shadow, performance.now() - started, () => ({ requestId, inputs: summariseTensors(body.parsed().inputs), outputs: answer.outputsSummary() }));
+          this.deps.windows.shadowCompared(shadow, outputsAgree(champion.parsed(), answer.parsed(), this.tolerance), championLatencyMs);
         },
         (err: unknown) => {
           if (runtimeFailure(err) === 'caller') this.deps.windows.refused(shadow);
@@ -169,7 +191,6 @@ export class Gateway {
       )
       .catch((err: unknown) => this.deps.log?.('warn', 'shadow comparison failed', { err: messageOf(err), deploymentId: shadow.deploymentId }))
       .finally(() => {
-        deadline.done();
         this.mirrors.delete(done);
       });
     this.mirrors.add(done);

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { CatalogDb } from '../../catalog/db.js';
-import type { Tensor } from '../../runtimes/protocol.js';
 
 /** One scored request, for joining ground-truth labels to what the model answered. */
 export interface RequestRecord {
@@ -31,29 +30,11 @@ export interface RequestLogOptions {
   readonly log?: (level: 'warn' | 'info', message: string, detail?: Record<string, unknown>) => void;
 }
 
-const MAX_SUMMARY_VALUES = 16;
-
 /** PostgreSQL text and jsonb cannot hold U+0000; a caller's id or a BYTES output with one must not poison a batch. */
 const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value);
 
 /** What the log keeps of tensors: each one's name, shape, datatype and its first values (memory stays bounded). */
-export function summariseTensors(tensors: readonly Tensor[]): unknown {
-  return tensors.map((t) => {
-    const data = firstValues(t.data, MAX_SUMMARY_VALUES);
-    const total = t.shape.reduce((n, d) => n * d, 1);
-    return { name: t.name, datatype: t.datatype, shape: t.shape, data, ...(total > data.length ? { truncated: total } : {}) };
-  });
-}
-
-/** The first `limit` scalars of a flat or nested array, without flattening all of it (this runs per request). */
-function firstValues(data: readonly unknown[], limit: number, into: unknown[] = []): unknown[] {
-  for (const value of data) {
-    if (into.length >= limit) break;
-    if (Array.isArray(value)) firstValues(value, limit, into);
-    else into.push(value);
-  }
-  return into;
-}
+export { summariseTensors } from '../../runtimes/answer.js';
 
 /**
  * Writes request and window records to the catalog in batches, off the hot path: `add` only appends to a

@@ -1,16 +1,27 @@
-import type { FastifyError, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyReply, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRouteSchemaDef, FastifyValidationResult } from 'fastify/types/schema.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MODEL_NAME_PATTERN, SEMVER_PATTERN } from '../../core/model-id.js';
 import { inferenceRequestSchema } from '../../runtimes/protocol.js';
 import { authorize, isRole } from '../auth.js';
 import { ApiError, unavailableDependency } from '../errors.js';
 import { GatewayError, type GatewayService } from '../gateway/index.js';
+import { InferenceBody } from '../gateway/request-body.js';
 import { hashToken } from '../tokens.js';
 
 const modelParams = z.object({ name: z.string().regex(MODEL_NAME_PATTERN, 'must be a model name (lower-case letters, digits, ".", "_", "-")') });
 const versionParams = modelParams.extend({ version: z.string().regex(SEMVER_PATTERN, 'must be a semver version such as 1.2.0') });
+
+/**
+ * Inference bodies arrive as bytes (see the content-type parser below) and are read by `InferenceBody`,
+ * which checks the envelope without building the tensors; the schema stays on the route for the OpenAPI
+ * document and for the params, which are validated as everywhere else.
+ */
+function bytesBody<S>(route: FastifyRouteSchemaDef<S>): FastifyValidationResult {
+  return route.httpPart === 'body' ? (value: unknown) => ({ value }) : validatorCompiler(route as unknown as FastifyRouteSchemaDef<z.ZodType>);
+}
 
 /** Where the scoring gateway's routes are; the API's per-caller rate limit leaves them to the gateway's own. */
 export const SCORING_PREFIX = '/v2/';
@@ -39,6 +50,11 @@ export const gatewayRoutes: FastifyPluginAsyncZod<{ service: GatewayService }> =
     request.log.error({ err }, 'unhandled scoring error');
     return reply.status(500).send({ error: 'internal error; see the server log' });
   });
+
+  // V2 bodies are JSON whatever the content type says, as MLServer reads them (`curl -d @request.json` sends
+  // a form type); they are kept as bytes, so the runtime gets what the caller sent (scoped to these routes).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   const guards: onRequestAsyncHookHandler[] = [];
   if (settings.rateLimitPerMinute > 0) {
@@ -71,10 +87,15 @@ export const gatewayRoutes: FastifyPluginAsyncZod<{ service: GatewayService }> =
     readiness(request.params.name, request.params.version),
   );
 
-  app.post('/v2/models/:name/infer', { schema: { ...security, params: modelParams, body: inferenceRequestSchema }, ...guarded }, async (request) =>
-    gateway.infer(request.params.name, undefined, request.body),
+  const infer = async (name: string, version: string | undefined, body: unknown, reply: FastifyReply) => {
+    const request = InferenceBody.read(Buffer.isBuffer(body) ? body : Buffer.alloc(0));
+    const answer = await gateway.inferBytes(name, version, request);
+    return reply.header('content-type', 'application/json; charset=utf-8').send(answer);
+  };
+  app.post('/v2/models/:name/infer', { schema: { ...security, params: modelParams, body: inferenceRequestSchema }, validatorCompiler: bytesBody, ...guarded }, async (request, reply) =>
+    infer(request.params.name, undefined, request.body, reply),
   );
-  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...security, params: versionParams, body: inferenceRequestSchema }, ...guarded }, async (request) =>
-    gateway.infer(request.params.name, request.params.version, request.body),
+  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...security, params: versionParams, body: inferenceRequestSchema }, validatorCompiler: bytesBody, ...guarded }, async (request, reply) =>
+    infer(request.params.name, request.params.version, request.body, reply),
   );
 };

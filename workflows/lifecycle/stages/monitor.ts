@@ -21,6 +21,9 @@ export function monitorSlice(resume: LifecycleCheckpoint | undefined): MonitorSl
   return { cycles: resume?.monitorCycles ?? 0, lastDrift: resume?.lastDrift ?? null, ...windowsFrom(resume) };
 }
 
+/** Events after which a monitor run continues-as-new; the rest of 4,096 is room for one burst of windows. */
+export const RUN_EVENT_BUDGET = 3_000;
+
 /** Watches the live deployment until the version is superseded, retired or reaches its end of life. */
 export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {
   const { plan, state } = ctx;
@@ -41,6 +44,8 @@ export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {
     if (endOfLife !== null && Date.now() >= endOfLife) {
       return retire.run(ctx, { endedBy: 'end-of-life', reason: `reached the template's maximum lifetime (${plan.retire.maxLifetimeMs} ms in production)`, actor: STEWARD });
     }
+    // However its iterations came (timer cycles or windows), a run continues-as-new before the server's 4,096-event suggestion.
+    if (workflowInfo().historyLength >= RUN_EVENT_BUDGET && patched('steward:monitor-run-events')) return continueAtBoundary(ctx);
     if (windows.length) {
       // Breaches are recorded (and so published as events); the version keeps serving until people act.
       await judgeWindows(ctx);
