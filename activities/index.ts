@@ -10,6 +10,7 @@ import { testingActivities } from './testing.js';
 import { webhookActivities } from './webhooks.js';
 import { archiveActivities } from './archive.js';
 import type { ReadSettings } from './read-uri.js';
+import { labelActivities } from './live-monitoring.js';
 
 export interface ActivityDeps {
   readonly db: CatalogDb;
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...deploymentActivities(deps.db, deps.runtimes, deps.reading),
     ...webhookActivities(deps.db, deps.reading.policy),
     ...archiveActivities(deps.evidence),
+    ...labelActivities(deps.db),
   };
 }
 

@@ -22,6 +22,7 @@ import { Lifecycles } from './lifecycles.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
+import { monitoringRoutes } from './routes/monitoring.js';
 import { batchScoringRoutes } from './routes/batch-scoring.js';
 import { templateRoutes } from './routes/templates.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -148,6 +149,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   };
   await app.register(healthRoutes, deps);
   await app.register(modelRoutes, deps);
+  await app.register(monitoringRoutes, deps);
   await app.register(batchScoringRoutes, deps);
   await app.register(approvalRoutes, deps);
   await app.register(inventoryRoutes, deps);

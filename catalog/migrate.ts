@@ -5,6 +5,7 @@ import * as governance from './migrations/0003_governance.js';
 import * as templates from './migrations/0004_templates.js';
 import * as gateway from './migrations/0005_gateway.js';
 import * as catalogScale from './migrations/0006_catalog_scale.js';
+import * as labels from './migrations/0008_labels.js';
 import * as trainingCallbacks from './migrations/0007_training_callbacks.js';
 
 /** Migrations are listed in code, not read from disk, so they ship inside any bundle unchanged. */
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_templates': templates,
   '0005_gateway': gateway,
   '0006_catalog_scale': catalogScale,
+  '0008_labels': labels,
   '0007_training_callbacks': trainingCallbacks,
 };
 

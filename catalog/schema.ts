@@ -185,6 +185,28 @@ export interface TrainingCallbacksTable {
   outcome: string | null;
 }
 
+/** A ground-truth label for one scored request (migration 0008). */
+export interface RequestLabelsTable {
+  model_version_id: string;
+  request_id: string;
+  label: Json<number | number[]>;
+  groups: Json<Record<string, string>>;
+  labelled_by: string;
+  received_at: Timestamp;
+}
+
+/** A window's latest performance on its labelled requests, and the one it replaced. */
+export interface WindowPerformanceTable {
+  window_id: string;
+  model_version_id: string;
+  evaluation: number;
+  labelled: number;
+  metrics: Json<Record<string, number | null>>;
+  fairness: Json<Record<string, Record<string, number | null>>>;
+  previous: Json<unknown> | null;
+  computed_at: Timestamp;
+}
+
 export interface CatalogSchema {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -201,6 +223,8 @@ export interface CatalogSchema {
   webhook_deliveries: WebhookDeliveriesTable;
   gateway_requests: GatewayRequestsTable;
   gateway_windows: GatewayWindowsTable;
+  request_labels: RequestLabelsTable;
+  window_performance: WindowPerformanceTable;
   training_callbacks: TrainingCallbacksTable;
 }
 

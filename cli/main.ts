@@ -33,6 +33,7 @@ import { runDev } from './dev.js';
 import { CliError, StewardHttp } from './http.js';
 import { readManifestFile } from './manifest-file.js';
 import { readJsonFile, readTextFile, writeTextFile } from './files.js';
+import { monitoringCommands } from './monitoring.js';
 
 /** `steward`: the command line for engineers, approvers and operators. */
 const program = new Command('steward').description('Steward: ModelOps lifecycles on Temporal');
@@ -444,6 +445,8 @@ async function lifecycleRuns(source: string): Promise<History[]> {
   const end = histories.findIndex((h, i) => i > first && startInputOf(h).resume === undefined);
   return histories.slice(first, end < 0 ? undefined : end);
 }
+
+monitoringCommands(program, apiOptions, http, print);
 
 try {
   await program.parseAsync();

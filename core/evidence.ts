@@ -3,6 +3,8 @@ import type { Deployment, DeployStrategy } from './deployment.js';
 import type { DatasetSample, DriftPolicy, DriftSummary } from './drift.js';
 import type { EndedBy } from './lifecycle.js';
 import type { WindowPolicy, WindowRef, WindowVerdict } from './observation.js';
+import type { AlertSeverity, BreachKind } from './alerts.js';
+import type { PredictionDriftSummary } from './live-monitoring.js';
 import { SEVERITIES, type Severity } from './policy.js';
 import type { Role } from './principal.js';
 import type { Stage } from './stages.js';
@@ -87,6 +89,33 @@ interface DriftAbout {
   readonly phase?: string;
 }
 
+/** A window's performance on its labelled requests; `late` when it replaces an earlier measurement of the window. */
+export interface PerformanceDetail {
+  readonly window: Pick<WindowRef, 'id'>;
+  readonly labelled: number;
+  readonly metrics: Readonly<Record<string, number | null>>;
+  readonly fairness: Readonly<Record<string, Readonly<Record<string, number | null>>>>;
+  readonly breaches: readonly string[];
+  readonly skipped: number;
+  readonly late?: {
+    readonly labelledBefore: number;
+    /** Metric → its value before and now, for each metric that changed. */
+    readonly changes: Readonly<Record<string, { readonly from: number | null; readonly to: number | null }>>;
+  };
+}
+
+export interface AlertDetail {
+  readonly window: Pick<WindowRef, 'id'>;
+  readonly severity: AlertSeverity;
+  /** Breaching verdicts in a row, and the kinds of breach among them. */
+  readonly streak: number;
+  readonly kinds: readonly BreachKind[];
+  /** The verdict that raised the alert. */
+  readonly breaches: readonly string[];
+  /** Whether the alert starts a retrain under the template's policy. */
+  readonly retrain: boolean;
+}
+
 export type MonitorStartedDetail = {
   readonly intervalMs: number;
   readonly deployment: Deployment | null;
@@ -117,6 +146,10 @@ export type TransitionEvidence =
   | { readonly stage: AnyStage; readonly step: 'observation'; readonly outcome: 'passed' | 'breached'; readonly detail: WindowJudgedDetail }
   | { readonly stage: AnyStage; readonly step: 'drift'; readonly outcome: 'passed' | 'drifted'; readonly detail: DriftAbout & DriftSummary }
   | { readonly stage: AnyStage; readonly step: 'drift'; readonly outcome: 'failed'; readonly detail: DriftAbout & { readonly problem: string } }
+  | { readonly stage: AnyStage; readonly step: 'prediction-drift'; readonly outcome: 'passed' | 'drifted'; readonly detail: { readonly window: WindowRef } & PredictionDriftSummary }
+  | { readonly stage: AnyStage; readonly step: 'prediction-drift'; readonly outcome: 'failed'; readonly detail: { readonly window: WindowRef; readonly problem: string } }
+  | { readonly stage: AnyStage; readonly step: 'performance'; readonly outcome: 'passed' | 'breached' | 'unjudged'; readonly detail: PerformanceDetail }
+  | { readonly stage: AnyStage; readonly step: 'alert'; readonly outcome: 'raised'; readonly detail: AlertDetail }
   | { readonly stage: 'monitor'; readonly step?: undefined; readonly outcome: 'passed'; readonly detail: MonitorStartedDetail }
   | { readonly stage: AnyStage; readonly step: 'template'; readonly outcome: 'migrated'; readonly detail: { readonly from: string; readonly to: string } }
   | {
@@ -152,6 +185,10 @@ export const isDriftStep = <T extends TransitionEvidence>(t: T): t is Extract<T,
 /** The drift verdicts (compared, not failed) among some transitions. */
 export const isDriftJudged = <T extends TransitionEvidence>(t: T): t is Extract<T, { step: 'drift'; outcome: 'passed' | 'drifted' }> =>
   t.step === 'drift' && (t.outcome === 'passed' || t.outcome === 'drifted');
+/** A window's performance on labelled requests. */
+export const isPerformanceJudged = <T extends TransitionEvidence>(t: T): t is Extract<T, { step: 'performance' }> => t.step === 'performance';
+/** An alert the monitor's alert policy raised. */
+export const isAlertRaised = <T extends TransitionEvidence>(t: T): t is Extract<T, { step: 'alert' }> => t.step === 'alert';
 /** The transition that started the monitor loop. */
 export const isMonitorStarted = <T extends TransitionEvidence>(t: T): t is Extract<T, { stage: 'monitor'; step?: undefined; outcome: 'passed' }> =>
   t.stage === 'monitor' && t.step === undefined && t.outcome === 'passed';

@@ -1,3 +1,4 @@
+import type { AlertState } from './alerts.js';
 import type { ApprovalAttempt } from './approval.js';
 import type { Deployment, DeployPhaseStatus } from './deployment.js';
 import type { Artifact, ModelManifest } from './manifest.js';
@@ -88,6 +89,10 @@ export interface LifecycleCheckpoint {
    * judged once; absent in checkpoints recorded before it was carried.
    */
   readonly recentWindowIds?: readonly string[];
+  /** The alert policy's streak and last alert; absent before alert policies and while nothing breaches. */
+  readonly alerts?: AlertState;
+  /** Windows whose labels changed and whose performance is due; absent before labels. */
+  readonly pendingLabelWindows?: readonly string[];
   /** When the last retrain began; absent before scheduled retrains (and when there was none). */
   readonly lastRetrainAt?: string;
 }

@@ -35,6 +35,11 @@ export interface PredictionDriftPolicy {
   readonly threshold?: number;
 }
 
+/** The labels signal: windows whose requests got new or changed labels. */
+export interface LabelsArrived {
+  readonly windows: readonly string[];
+}
+
 /** A window's performance as history records it. */
 export interface PerformanceVerdict {
   readonly labelled: number;

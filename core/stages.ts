@@ -17,6 +17,10 @@ export type StageOutcome =
   | 'migrated'
   | 'breached'
   | 'drifted'
+  /** The monitor's alert policy raised an alert. */
+  | 'raised'
+  /** Measured but not judged: too few labelled requests. */
+  | 'unjudged'
   /** A retire request ended the stage before it finished. */
   | 'cancelled'
   /** A request (retrain, promote) the lifecycle could not act on in its stage. */

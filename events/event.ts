@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'approval.reminder',
   'approval.escalation',
   'audit.export',
+  'monitor.alert',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ApprovalRequest } from '../core/approval.js';
 import type { LifecycleStatus, PromoteRequest, RetireRequest, RetrainRequest, RollbackRequest, SupersededNotice } from '../core/lifecycle.js';
 import type { Observation } from '../core/observation.js';
+import type { LabelsArrived } from '../core/live-monitoring.js';
 
 /**
  * Messages a lifecycle accepts. Signals, not Updates: a signal is always written to history, so even a
@@ -14,6 +15,8 @@ export const retireSignal = defineSignal<[RetireRequest]>('retire');
 export const promoteSignal = defineSignal<[PromoteRequest]>('promote');
 export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
 export const observationSignal = defineSignal<[Observation]>('observation');
+/** The API stored ground-truth labels for requests of these windows: their performance is due. */
+export const labelsSignal = defineSignal<[LabelsArrived]>('labels');
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 

@@ -14,7 +14,7 @@ describe('the embedded catalog', () => {
   it('migrates, projects a registration, searches full text and answers production at T', async () => {
     const db = await openCatalog({ kind: 'embedded', dataDir: await mkdtemp(join(tmpdir(), 'steward-pglite-')) });
     try {
-      expect(await migrateToLatest(db)).toEqual(['0001_initial', '0002_inventory', '0003_governance', '0004_templates', '0005_gateway', '0006_catalog_scale']);
+      expect(await migrateToLatest(db)).toEqual(['0001_initial', '0002_inventory', '0003_governance', '0004_templates', '0005_gateway', '0006_catalog_scale', '0007_training_callbacks', '0008_labels']);
       const manifest = manifestSchema.parse(await sampleManifest({ name: 'embedded', description: 'Forecasts weekly grocery demand.' }));
       const id = `${manifest.name}@1.0.0`;
       await projection(db).registerVersion({

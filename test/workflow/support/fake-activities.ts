@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { ComputeActivities, LifecycleActivities } from '../../../activities/index.js';
+import type { liveMonitoringActivities, WindowLabelsResult } from '../../../activities/live-monitoring.js';
 import type { Severity } from '../../../core/policy.js';
 
 /**
@@ -13,9 +14,9 @@ import type { Severity } from '../../../core/policy.js';
 
 type Lifecycle = Pick<
   LifecycleActivities,
-  'registerVersion' | 'recordStage' | 'recordApprovalAttempt' | 'publishEvent' | 'evaluateModel' | 'scanArtifacts' | 'deployVersion' | 'probeDeployment' | 'endDeployment'
+  'registerVersion' | 'recordStage' | 'recordApprovalAttempt' | 'publishEvent' | 'evaluateModel' | 'scanArtifacts' | 'deployVersion' | 'probeDeployment' | 'endDeployment' | 'evaluateWindowLabels'
 >;
-type Compute = Pick<ComputeActivities, 'detectDrift'>;
+type Compute = Pick<ComputeActivities, 'detectDrift'> & Pick<ReturnType<typeof liveMonitoringActivities>, 'detectWindowDrift'>;
 type DeployInput = Parameters<Lifecycle['deployVersion']>[0];
 type DriftRequest = Parameters<Compute['detectDrift']>[0];
 type DriftResult = Awaited<ReturnType<Compute['detectDrift']>>;
@@ -76,6 +77,9 @@ export class FakeActivities {
   readonly deployments = new Map<string, FakeDeployment>();
   private readonly scans = new Map<string, ScanBehaviour>();
   private readonly drifts = new Map<string, DriftBehaviour>();
+  private readonly windowDrifts = new Map<string, { features: boolean; prediction: boolean }>();
+  private readonly performances = new Map<string, Omit<WindowLabelsResult, 'previous' | 'skipped'>[]>();
+  private readonly measured = new Map<string, Omit<WindowLabelsResult, 'previous' | 'skipped'>>();
   private readonly unhealthy = new Map<string, string>();
   private readonly changed = new EventEmitter().setMaxListeners(100);
 
@@ -87,6 +91,16 @@ export class FakeActivities {
   /** Sets the drift verdict of this lifecycle's windows (default: no drift). */
   drift(workflowId: string, behaviour: DriftBehaviour): void {
     this.drifts.set(workflowId, behaviour);
+  }
+
+  /** Sets whether this lifecycle's gateway windows show feature and prediction drift (default: neither). */
+  windowDrift(workflowId: string, behaviour: { features: boolean; prediction: boolean }): void {
+    this.windowDrifts.set(workflowId, behaviour);
+  }
+
+  /** Queues what the next evaluations of this lifecycle's labelled windows measure, in order. */
+  performance(workflowId: string, ...results: Omit<WindowLabelsResult, 'previous' | 'skipped'>[]): void {
+    this.performances.set(workflowId, [...(this.performances.get(workflowId) ?? []), ...results]);
   }
 
   /** Ends a deployment outside the lifecycle, as an operator or another version taking the target would. */
@@ -252,6 +266,14 @@ export class FakeActivities {
         if (ended || !problem) return { ended: ended !== null, endReason: ended?.reason ?? null, ready: true };
         return { ended: false, endReason: null, ready: false, problem };
       },
+      evaluateWindowLabels: async (input) => {
+        const call = this.record('evaluateWindowLabels', input);
+        // Like the real one: the window's previous measurement comes back beside the new one.
+        const next = this.performances.get(call.workflowId)?.shift() ?? { labelled: 0, metrics: {}, fairness: {} };
+        const previous = this.measured.get(input.window) ?? null;
+        this.measured.set(input.window, next);
+        return { ...next, previous, skipped: 0 };
+      },
       endDeployment: async (input) => {
         this.record('endDeployment', input);
         const deployment = this.deployments.get(input.deploymentId);
@@ -268,6 +290,18 @@ export class FakeActivities {
         const behaviour = this.drifts.get(call.workflowId) ?? { drifted: false };
         if ('problem' in behaviour) throw ApplicationFailure.nonRetryable(behaviour.problem, 'DatasetProblem');
         return driftResult(request, behaviour.drifted, behaviour.driftedColumns);
+      },
+      detectWindowDrift: async (request) => {
+        const call = this.record('detectWindowDrift', request);
+        const behaviour = this.windowDrifts.get(call.workflowId) ?? { features: false, prediction: false };
+        const sample = { uri: `gateway-window:${request.window}`, sha256: 'c'.repeat(64) };
+        const features = request.features
+          ? driftResult({ ...request, sample, columns: request.features.columns, policy: request.features.policy }, behaviour.features)
+          : null;
+        const prediction = request.prediction
+          ? { column: request.prediction.output, stattest: 'ks' as const, statistic: behaviour.prediction ? 0.0001 : 0.4, threshold: 0.05, drifted: behaviour.prediction, referenceRows: 5000, currentRows: 40 }
+          : null;
+        return { sample, features, prediction };
       },
     });
   }

@@ -1,10 +1,12 @@
 import { allHandlersFinished, condition, continueAsNew, makeContinueAsNewFunc, patched, workflowInfo } from '@temporalio/workflow';
 import type { LifecycleCheckpoint, LifecycleResult, ModelLifecycle } from '../../../core/lifecycle.js';
+import type { AlertState } from '../../../core/alerts.js';
 import type { DriftStatus, Observation } from '../../../core/observation.js';
 import { activities, STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
 import * as retire from './retire.js';
 import * as retrain from './retrain.js';
+import { judgeLabelledWindows } from './labels.js';
 import { judgeWindows, windowsFrom } from './windows.js';
 
 /** The monitor loop's cycles and observed windows (pending, and ids recently seen), and the last drift verdict. */
@@ -15,6 +17,10 @@ export interface MonitorSlice {
   /** The newest ids of `seenWindowIds`, in arrival order: what a checkpoint carries. */
   readonly recentWindowIds: string[];
   lastDrift: DriftStatus | null;
+  /** The alert policy's streak and last alert. */
+  alerts: AlertState;
+  /** Windows whose labels changed, waiting for their performance to be measured. */
+  readonly labelled: string[];
 }
 
 export function monitorSlice(resume: LifecycleCheckpoint | undefined): MonitorSlice {
@@ -51,6 +57,10 @@ export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {
       await judgeWindows(ctx);
       continue;
     }
+    if (state.monitor.labelled.length) {
+      await judgeLabelledWindows(ctx);
+      continue;
+    }
     retrain.checkSchedule(ctx);
     if (state.retrain.pending) {
       await retrain.run(ctx, state.retrain.pending);
@@ -61,7 +71,8 @@ export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {
     const untilScheduled = retrain.msUntilScheduled(ctx);
     const wait = Math.min(endOfLife === null ? intervalMs : Math.max(Math.min(intervalMs, endOfLife - Date.now()), 0), untilScheduled ?? Infinity);
     const interrupted = await condition(
-      () => state.retire.superseded !== null || state.retire.pending !== null || state.retrain.pending !== null || windows.length > 0,
+      () =>
+        state.retire.superseded !== null || state.retire.pending !== null || state.retrain.pending !== null || windows.length > 0 || state.monitor.labelled.length > 0,
       wait,
     );
     if (interrupted || (endOfLife !== null && Date.now() >= endOfLife) || retrain.msUntilScheduled(ctx) === 0) continue;
