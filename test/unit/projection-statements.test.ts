@@ -6,6 +6,7 @@ import { openCatalog, type CatalogDb } from '../../catalog/db.js';
 import { migrateToLatest } from '../../catalog/migrate.js';
 import { projectDeployment, projection, recordApprovalAttempt, recordStage } from '../../catalog/projection.js';
 import { manifestSchema, type ModelManifest } from '../../core/manifest.js';
+import type { ApprovalAttempt } from '../../core/approval.js';
 import type { StageTransition } from '../../core/stages.js';
 import { stageEvent } from '../../events/event.js';
 import { sampleManifest } from '../harness/manifests.js';
@@ -86,13 +87,13 @@ describe('one-statement catalog writes', () => {
   });
 
   it('records an approval attempt with its event to the subscribers of attempts', async () => {
-    const attempt = {
-      request: { attemptId: 'a1', decision: 'approve' as const, comment: '', principal: { id: 'ava', roles: ['approver:risk' as const] } },
+    const attempt: ApprovalAttempt = {
+      request: { attemptId: 'a1', decision: 'approve', comment: '', principal: { id: 'ava', roles: ['approver:risk'] } },
       at: '2026-01-01T00:02:00.000Z',
-      stage: 'approval' as const,
-      verdict: { status: 'accepted' as const },
+      stage: 'approval',
+      verdict: { status: 'accepted', decision: 'approve' },
     };
-    const input = { workflowId: 'wf-1', modelVersionId: id(), seq: 1, attempt } as Parameters<typeof recordApprovalAttempt>[1];
+    const input = { workflowId: 'wf-1', modelVersionId: id(), seq: 1, attempt };
     const event = { id: 'wf-1/approval/1', type: 'approval.attempt', modelVersionId: id(), workflowId: 'wf-1', at: attempt.at, data: {} };
     expect((await recordApprovalAttempt(db, input, event)).sort()).toEqual(['all', 'approvals']);
     await recordApprovalAttempt(db, input, event);
