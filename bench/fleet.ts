@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -72,7 +72,9 @@ const WORKER_ENV = Object.fromEntries(
 // The worker's settings are checked here first, so a wrong --env fails before anything starts, naming it.
 const TUNING = loadConfig({ ...process.env, ...WORKER_ENV }).workerTuning;
 /** How long the fleet may go without one more lifecycle reaching its monitor loop before the bench gives up. */
-const STALL_MS = 180_000;
+const STALL_MS = 300_000;
+/** Where the worker's log is kept when the bench fails. */
+const WORKER_LOG = '.steward/bench-fleet-worker.log';
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
@@ -282,7 +284,11 @@ async function main(): Promise<void> {
         const now = await monitoring();
         if (now > reached) progressAt = Date.now();
         reached = now;
-        if (Date.now() - progressAt > STALL_MS) throw new Error(`no lifecycle reached its monitor loop for ${STALL_MS / 1000} s (${reached} of ${target}); see ${logPath}`);
+        if (Date.now() - progressAt > STALL_MS) {
+          const stages = await database.db.selectFrom('model_versions').select(['stage', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('stage').execute();
+          await copyFile(logPath, WORKER_LOG);
+          throw new Error(`no lifecycle reached its monitor loop for ${STALL_MS / 1000} s (${reached} of ${target}; stages ${JSON.stringify(stages)}); worker log in ${WORKER_LOG}`);
+        }
         if (Date.now() - lastSaid > 15_000) {
           lastSaid = Date.now();
           say(`${reached} of ${target} monitoring, ${registered} registered, ${approved.size} approved; worker RSS ${f1(memoryMiB(workerPid).rss)} MiB`);

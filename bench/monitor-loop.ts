@@ -74,7 +74,7 @@ interface RunFigures {
   readonly endedBy: 'continued-as-new' | 'open' | 'closed';
 }
 
-function runFigures(lifecycle: number, run: number, history: History): RunFigures {
+function runFigures(lifecycle: number, run: number, last: boolean, history: History): RunFigures {
   const events = history.events ?? [];
   let timers = 0;
   let windows = 0;
@@ -82,8 +82,7 @@ function runFigures(lifecycle: number, run: number, history: History): RunFigure
     if (e.timerFiredEventAttributes) timers++;
     if (e.workflowExecutionSignaledEventAttributes?.signalName === observationSignal.name) windows++;
   }
-  const last = events.at(-1);
-  const endedBy = last?.workflowExecutionContinuedAsNewEventAttributes ? 'continued-as-new' : last?.workflowTaskCompletedEventAttributes || last?.workflowTaskScheduledEventAttributes || last?.timerStartedEventAttributes ? 'open' : 'closed';
+  const endedBy = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes ? 'continued-as-new' : last ? 'open' : 'closed';
   return { lifecycle, run, events: events.length, timers, windows, endedBy };
 }
 
@@ -93,7 +92,7 @@ interface ScenarioResult {
   readonly iterations: number;
   readonly runs: readonly RunFigures[];
   readonly maxEvents: number;
-  /** Events per iteration of the runs in order, in ten slices (the first run of each lifecycle left out: it holds register → deploy). */
+  /** Events per iteration of the runs in order, in up to ten slices (the first run of each lifecycle left out: it holds register → deploy). */
   readonly tenths: readonly { runs: number; iterations: number; eventsPerIteration: number; maxEvents: number }[];
 }
 
@@ -144,13 +143,14 @@ async function runScenario(scenario: Scenario, ctx: { client: Client; taskQueue:
   const runs: RunFigures[] = [];
   for (const [i, h] of handles.entries()) {
     const histories = await lifecycleRunHistories(client, h.workflowId);
-    histories.forEach((r, k) => runs.push(runFigures(i, k + 1, r.history)));
+    histories.forEach((r, k) => runs.push(runFigures(i, k + 1, k === histories.length - 1, r.history)));
   }
-  const steady = runs.filter((r) => r.run > 1 && r.endedBy === 'continued-as-new');
-  const tenths = Array.from({ length: 10 }, (_, t) => {
-    // Runs interleaved in the order they ran: the k-th run of every lifecycle, then the (k+1)-th.
-    const ordered = [...steady].sort((a, b) => a.run - b.run || a.lifecycle - b.lifecycle);
-    const slice = ordered.slice(Math.floor((t * ordered.length) / 10), Math.floor(((t + 1) * ordered.length) / 10));
+  // Runs in the order they ran (the k-th run of every lifecycle, then the (k+1)-th), the first runs left out:
+  // they also hold register → deploy.
+  const ordered = runs.filter((r) => r.run > 1).sort((a, b) => a.run - b.run || a.lifecycle - b.lifecycle);
+  const slices = Math.min(10, ordered.length);
+  const tenths = Array.from({ length: slices }, (_, t) => {
+    const slice = ordered.slice(Math.floor((t * ordered.length) / slices), Math.floor(((t + 1) * ordered.length) / slices));
     const iterations = slice.reduce((n, r) => n + r.timers + r.windows, 0);
     const events = slice.reduce((n, r) => n + r.events, 0);
     return { runs: slice.length, iterations, eventsPerIteration: iterations ? events / iterations : NaN, maxEvents: Math.max(0, ...slice.map((r) => r.events)) };
@@ -168,7 +168,8 @@ async function runScenario(scenario: Scenario, ctx: { client: Client; taskQueue:
 function report(r: ScenarioResult): string {
   const lines = [
     `${r.scenario}: ${r.iterations.toLocaleString('en-US')} iterations (${r.runs.reduce((n, x) => n + x.timers, 0)} timer cycles, ${r.runs.reduce((n, x) => n + x.windows, 0)} windows) over ${LIFECYCLES} lifecycles in ${r.seconds.toFixed(0)} s; ${r.runs.length} runs`,
-    '  tenth  runs  iterations  events/iteration  max events in a run',
+    ...r.runs.map((x) => `  lifecycle ${x.lifecycle} run ${String(x.run).padStart(2)}: ${String(x.events).padStart(5)} events, ${String(x.timers + x.windows).padStart(5)} iterations (${x.timers} timers, ${x.windows} windows), ${((x.events) / Math.max(1, x.timers + x.windows)).toFixed(2)} events/iteration, ${x.endedBy}`),
+    '  slice  runs  iterations  events/iteration  max events in a run   (runs after the first, in order)',
     ...r.tenths.map((t, i) => `  ${String(i + 1).padStart(5)}  ${String(t.runs).padStart(4)}  ${String(t.iterations).padStart(10)}  ${t.eventsPerIteration.toFixed(2).padStart(16)}  ${String(t.maxEvents).padStart(19)}`),
     `  largest run: ${r.maxEvents} events (limit ${EVENT_LIMIT}): ${r.maxEvents < EVENT_LIMIT ? 'bounded' : 'NOT bounded'}`,
   ];

@@ -7,7 +7,7 @@ import type { LifecycleContext } from '../context.js';
 import * as retire from './retire.js';
 import * as retrain from './retrain.js';
 import { judgeLabelledWindows } from './labels.js';
-import { judgeWindows, windowsFrom } from './windows.js';
+import { judgeWindows, RUN_EVENT_BUDGET, windowsFrom } from './windows.js';
 
 /** The monitor loop's cycles and observed windows (pending, and ids recently seen), and the last drift verdict. */
 export interface MonitorSlice {
@@ -26,9 +26,6 @@ export interface MonitorSlice {
 export function monitorSlice(resume: LifecycleCheckpoint | undefined): MonitorSlice {
   return { cycles: resume?.monitorCycles ?? 0, lastDrift: resume?.lastDrift ?? null, ...windowsFrom(resume) };
 }
-
-/** Events after which a monitor run continues-as-new; the rest of 4,096 is room for one burst of windows. */
-export const RUN_EVENT_BUDGET = 3_000;
 
 /** Watches the live deployment until the version is superseded, retired or reaches its end of life. */
 export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {

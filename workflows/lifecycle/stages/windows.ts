@@ -17,6 +17,8 @@ import type { MonitorSlice } from './monitor.js';
 /** Reported by the scoring gateway (api/gateway/observation.ts): its sample and outputs are in the request log. */
 const GATEWAY_REPORTER = 'gateway';
 
+/** Events after which a monitor run continues-as-new; the rest of the server's 4,096 is room for one window's work. */
+export const RUN_EVENT_BUDGET = 3_000;
 /** How many window ids a checkpoint carries so that a retried report is still recognised in the next run. */
 export const WINDOW_IDS_REMEMBERED = 200;
 /** Who asks for a retrain the template starts on its own (on drift). */
@@ -98,6 +100,8 @@ export async function judgeWindows(ctx: LifecycleContext): Promise<string[]> {
       said.push(...found.breaches);
     }
     await judgeAlerts(ctx, window.id, kinds, said);
+    // A flood of windows must not hold a monitor run open: at the budget the rest wait in the checkpoint (monitor.ts).
+    if (ctx.state.stage === 'monitor' && workflowInfo().historyLength >= RUN_EVENT_BUDGET && patched('steward:monitor-run-events')) break;
   }
   return breaches;
 }
