@@ -199,18 +199,23 @@ export function memberMap(b: Uint8Array, object: Span): Map<string, Span> {
  * what a request log keeps of a tensor.
  */
 export function firstScalars(b: Uint8Array, array: Span, limit: number): unknown[] {
-  const into: unknown[] = [];
+  // The scalars' bytes, gathered and then built in one JSON.parse rather than one per value.
+  const spans: Span[] = [];
+  let emptyRow = false;
   /** Returns true once the limit is reached, so the rest of the tensor is never walked. */
   const walk = (start: number): boolean => {
     let i = skipWhitespace(b, start + 1);
-    if (b[i] === CLOSE_BRACKET) return false;
+    if (b[i] === CLOSE_BRACKET) {
+      emptyRow = true;
+      return false;
+    }
     for (;;) {
-      if (into.length >= limit) return true;
+      if (spans.length >= limit) return true;
       const end = skipValue(b, i, 1);
       if (b[i] === OPEN_BRACKET) {
         if (walk(i)) return true;
       } else {
-        into.push(valueAt(b, { start: i, end }));
+        spans.push({ start: i, end });
       }
       i = skipWhitespace(b, end);
       if (b[i] !== COMMA) return false;
@@ -218,5 +223,11 @@ export function firstScalars(b: Uint8Array, array: Span, limit: number): unknown
     }
   };
   walk(array.start);
-  return into;
+  if (spans.length === 0) return [];
+  // Numbers and literals hold no brackets: the range from the first to the last, brackets dropped, is the list
+  // (unless strings or empty rows are among them).
+  const text = emptyRow || spans.some((s) => b[s.start] === QUOTE)
+    ? spans.map((s) => decoder.decode(b.subarray(s.start, s.end))).join(',')
+    : decoder.decode(b.subarray(spans[0]!.start, spans[spans.length - 1]!.end)).replace(/[[\]]/g, '');
+  return JSON.parse(`[${text}]`) as unknown[];
 }

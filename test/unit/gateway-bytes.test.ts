@@ -192,3 +192,18 @@ describe('a runtime\'s answer read as bytes', () => {
     for (const bad of ['{"model_name":"m"}', '{"outputs":{}}', '[]', '{"outputs":[', 'oops']) expect(() => InferenceAnswer.scan(bytes(bad)), bad).toThrow(JsonScanError);
   });
 });
+
+describe('first values of a tensor', () => {
+  it('match the built tensor\'s, whatever the nesting, empty rows and strings', () => {
+    const scalar = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.string({ maxLength: 3 }), fc.boolean(), fc.constant(null));
+    const tensor = fc.array(fc.oneof(scalar, fc.array(fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })), { maxLength: 3 })), { maxLength: 6 });
+    fc.assert(
+      fc.property(tensor, fc.integer({ min: 1, max: 16 }), (data, limit) => {
+        const b = bytes(JSON.stringify(data));
+        const expected = summariseTensors([{ name: 't', shape: [1], datatype: 'BYTES', data }])[0]!.data.slice(0, limit);
+        expect(firstScalars(b, scanDocument(b), limit)).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
