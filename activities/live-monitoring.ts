@@ -132,10 +132,13 @@ export function liveMonitoringActivities(db: CatalogDb, store: ContentStore, rea
     reads: Parameters<typeof loadDataset>[3],
   ): Promise<WindowDriftResult['features']> {
     try {
-      const reference = await loadDataset(request.reference.uri, columns, request.reference.sha256, reads);
+      // A feature callers do not send (or send only as something other than an input tensor) is not compared.
       const current = sampleColumns(sample, columns);
+      const compared = columns.filter((c) => current.get(c.name)!.values.length > 0);
+      if (compared.length === 0) return { problem: `the window's sample holds none of the input fields (${columns.map((c) => c.name).join(', ')})` };
+      const reference = await loadDataset(request.reference.uri, compared, request.reference.sha256, reads);
       const options = { stattest: policy.stattest as 'auto' | StatTestName, ...(policy.threshold !== undefined ? { threshold: policy.threshold } : {}) };
-      const results = columns.map((c) => {
+      const results = compared.map((c) => {
         try {
           return detectColumnDrift(c.name, prepareColumn(reference.columns.get(c.name)!), prepareColumn(current.get(c.name)!), options);
         } catch (err) {
@@ -160,6 +163,7 @@ export function liveMonitoringActivities(db: CatalogDb, store: ContentStore, rea
         window: request.window,
         reference: { uri: request.reference.uri, sha256: reference.sha256, rows: reference.rows },
         sample: { ...pinned, rows: summary.currentRows, exchanges: sample.length },
+        notInSample: columns.filter((c) => !compared.includes(c)).map((c) => c.name),
         policy,
         ...dataset,
       });

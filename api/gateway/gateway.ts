@@ -119,13 +119,15 @@ export class Gateway {
       throw outcome.gone;
     }
     const { answer, latencyMs } = outcome;
+    // The window the request counts in, taken before counting it: the request that fills a window closes it.
+    const windowId = this.deps.requestLog ? this.deps.windows.currentWindowId(route) : '';
     this.deps.windows.answered(route, latencyMs, () => ({ requestId, inputs: summariseTensors(body.parsed().inputs), outputs: answer.outputsSummary() }));
     if (this.deps.requestLog) {
       this.deps.requestLog.add({
         requestId,
         modelVersionId: route.modelVersionId,
         deploymentId: route.deploymentId,
-        windowId: this.deps.windows.currentWindowId(route),
+        windowId,
         at: new Date(),
         outputs: answer.outputsSummary(),
       });
