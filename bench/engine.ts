@@ -37,8 +37,9 @@ import { startBenchStack, type BenchStack } from './stack.js';
  *   transactions (pg_stat_database), process CPU (worker + API + driver: everything this process does), and the
  *   time each activity type spends queued and running under load.
  * Gate and deploy are observed without polling: a trigger on each side's transition table NOTIFYs the driver.
- * The JSON goes to `--json` (default .steward/bench-engine.json). `--untraced-workflows` is an experiment: Steward's
- * bundle without the OpenTelemetry workflow interceptors (workers/bundle.ts adds them), to measure what they cost.
+ * The JSON goes to `--json` (default .steward/bench-engine.json). Steward's bundle is the one a worker builds with
+ * no trace exporter configured (no workflow interceptors, workers/bundle.ts); `--traced-workflows` measures it as a
+ * worker with OTEL_EXPORTER_OTLP_ENDPOINT set runs it, with the OpenTelemetry workflow interceptors.
  */
 
 const { values: args } = parseArgs({
@@ -47,7 +48,7 @@ const { values: args } = parseArgs({
     lifecycles: { type: 'string', default: '48' },
     rounds: { type: 'string', default: '2' },
     'latency-runs': { type: 'string', default: '20' },
-    'untraced-workflows': { type: 'boolean', default: false },
+    'traced-workflows': { type: 'boolean', default: false },
     json: { type: 'string', default: '.steward/bench-engine.json' },
   },
 });
@@ -347,13 +348,7 @@ async function main(): Promise<void> {
   const load = loadavg()[0]!;
   say(`${availableParallelism()} cores, load average ${load.toFixed(2)}; concurrency ${CONCURRENCY}, ${LIFECYCLES} lifecycles × ${ROUNDS} rounds per side, ${LATENCY_RUNS} latency runs`);
   const [stewardBundle, bareBundle, runtime] = await Promise.all([
-    args['untraced-workflows']
-      ? bundleWorkflowCode({
-          workflowsPath,
-          logger: new DefaultLogger('WARN'),
-          webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, extensionAlias: { '.js': ['.ts', '.js'] } } }),
-        })
-      : bundleWorkflows(),
+    bundleWorkflows(workflowsPath, { traced: args['traced-workflows'] }),
     bundleWorkflowCode({
       workflowsPath: join(repoRoot, 'bench', 'engine-bare-workflow.ts'),
       logger: new DefaultLogger('WARN'),
@@ -433,7 +428,7 @@ async function main(): Promise<void> {
       bare: summarise(rounds.filter((r) => r.side === 'bare'), await facts('bare'), latency.bare, signalToScheduled.bare),
     };
     report(summary, rounds, load);
-    const json = { untracedWorkflows: args['untraced-workflows'], at: new Date().toISOString(), cores: availableParallelism(), loadAverage: load, concurrency: CONCURRENCY, lifecycles: LIFECYCLES, rounds, summary };
+    const json = { tracedWorkflows: args['traced-workflows'], at: new Date().toISOString(), cores: availableParallelism(), loadAverage: load, concurrency: CONCURRENCY, lifecycles: LIFECYCLES, rounds, summary };
     const out = args.json!;
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, JSON.stringify(json, null, 2));
@@ -457,7 +452,7 @@ function report(s: Record<Side, SideSummary>, rounds: Round[], load: number): vo
   const line = (label: string, a: string, c: string, ratio: string) => `  ${label.padEnd(44)} ${a.padStart(10)} ${c.padStart(10)} ${ratio.padStart(8)}`;
   const r = (a: number, c: number) => `${(a / c).toFixed(2)}×`;
   const out = [
-    `bench:engine${args['untraced-workflows'] ? ' --untraced-workflows' : ''} (concurrency ${CONCURRENCY}, ${rounds.length / 2} rounds of ${LIFECYCLES} per side, ${LATENCY_RUNS} latency runs, load average ${load.toFixed(2)} at start)`,
+    `bench:engine${args['traced-workflows'] ? ' --traced-workflows' : ''} (concurrency ${CONCURRENCY}, ${rounds.length / 2} rounds of ${LIFECYCLES} per side, ${LATENCY_RUNS} latency runs, load average ${load.toFixed(2)} at start)`,
     line('', 'steward', 'bare', 'ratio'),
     line('throughput register → deployed (lifecycles/s)', f2(st.perSecond), f2(b.perSecond), r(st.perSecond, b.perSecond)),
     ...pairs(rounds).map(([x, y], i) => line(`  round ${i + 1}`, f2(x.perSecond), f2(y.perSecond), r(x.perSecond, y.perSecond))),

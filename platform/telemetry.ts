@@ -14,6 +14,8 @@ export interface Tracing {
   /** Where finished spans go; workflow spans reach it through the worker's sink. */
   readonly spanProcessor: SpanProcessor;
   readonly resource: Resource;
+  /** Whether spans go anywhere: without an exporter, workers leave the workflow interceptors out of their bundle. */
+  readonly exporting: boolean;
   /** Flushes spans still buffered (a process exiting). */
   shutdown(): Promise<void>;
 }
@@ -44,7 +46,8 @@ export function createTracing(options: { serviceName: string; otlpEndpoint?: str
       : new NoopSpanProcessor());
   const resource = new Resource({ 'service.name': options.serviceName });
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
-  return { tracer: provider.getTracer('steward'), spanProcessor, resource, shutdown: () => provider.shutdown() };
+  const exporting = !(spanProcessor instanceof NoopSpanProcessor);
+  return { tracer: provider.getTracer('steward'), spanProcessor, resource, exporting, shutdown: () => provider.shutdown() };
 }
 
 /**

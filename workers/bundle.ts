@@ -16,11 +16,15 @@ export const workflowInterceptorModules = [require.resolve('@temporalio/intercep
 /**
  * Bundles workflows/ once. Sources use ESM `.js` specifiers for `.ts` files, which webpack must be told about.
  * Tests bundle once per run and hand the result to every worker, instead of re-bundling per worker.
+ *
+ * `traced: false` leaves the OpenTelemetry workflow interceptors out: they make spans for every workflow task
+ * and activity call inside the sandbox (about a fifth of the workflow thread's CPU in `npm run bench:engine`),
+ * which is waste when no exporter takes them. Replay is unaffected either way: the interceptors add no commands.
  */
-export async function bundleWorkflows(entry: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
+export async function bundleWorkflows(entry: string = workflowsPath, options: { traced?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({
     workflowsPath: entry,
-    workflowInterceptorModules,
+    workflowInterceptorModules: options.traced === false ? [] : workflowInterceptorModules,
     logger: new DefaultLogger('WARN'),
     webpackConfigHook: (config) => ({
       ...config,

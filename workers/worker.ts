@@ -126,8 +126,8 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
         ...common,
         ...lifecycleWorkerOptions(tuning),
         taskQueue: options.taskQueue,
-        workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-        // The bundle always carries the workflow interceptors (workers/bundle.ts), so their sink is always there.
+        // Workflow spans are made only when they are exported somewhere (workers/bundle.ts); the sink stays either way.
+        workflowBundle: options.workflowBundle ?? (await bundleWorkflows(undefined, { traced: tracing.exporting })),
         sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
         activities: createActivities({ db: options.db, evidence: options.evidence, reading, runtimes }),
       }),
