@@ -67,25 +67,3 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
-
-/**
- * Walks the distinct values of two ascending samples merged: for each value v, `visit` gets how many values of
- * x and of y are <= v (the two step CDFs times n1 and n2, as numpy's searchsorted side='right' counts them) and
- * the next distinct value (Infinity after the last). KS and Wasserstein both are one such walk.
- */
-export function forEachStep(x: Float64Array, y: Float64Array, visit: (i: number, j: number, v: number, next: number) => void): void {
-  const n1 = x.length;
-  const n2 = y.length;
-  let i = 0;
-  let j = 0;
-  while (i < n1 || j < n2) {
-    const xi = i < n1 ? (x[i] as number) : Number.POSITIVE_INFINITY;
-    const yj = j < n2 ? (y[j] as number) : Number.POSITIVE_INFINITY;
-    const v = xi <= yj ? xi : yj;
-    while (i < n1 && (x[i] as number) <= v) i++;
-    while (j < n2 && (y[j] as number) <= v) j++;
-    const nx = i < n1 ? (x[i] as number) : Number.POSITIVE_INFINITY;
-    const ny = j < n2 ? (y[j] as number) : Number.POSITIVE_INFINITY;
-    visit(i, j, v, nx <= ny ? nx : ny);
-  }
-}

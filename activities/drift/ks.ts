@@ -6,7 +6,6 @@
  * effective size round(n1 n2 / (n1 + n2)). An exact result outside [0, 1] (rounding) falls back to the
  * asymptotic one, as in scipy.
  */
-import { forEachStep } from './arrays.js';
 import { roundHalfEven } from './float.js';
 import { kolmogorovSf } from './kolmogorov.js';
 
@@ -29,11 +28,20 @@ export function ksStatistic(x: Float64Array, y: Float64Array): number {
   const n2 = y.length;
   let max = 0;
   let min = 0;
-  forEachStep(x, y, (i, j) => {
+  // One step per distinct value v of both samples merged, with i and j the counts of x and y values <= v
+  // (written out rather than through a callback: it runs ~2 * 10^6 times per window).
+  let i = 0;
+  let j = 0;
+  while (i < n1 || j < n2) {
+    const xi = i < n1 ? x[i]! : Number.POSITIVE_INFINITY;
+    const yj = j < n2 ? y[j]! : Number.POSITIVE_INFINITY;
+    const v = xi <= yj ? xi : yj;
+    while (i < n1 && x[i]! <= v) i++;
+    while (j < n2 && y[j]! <= v) j++;
     const diff = i / n1 - j / n2;
     if (diff > max) max = diff;
     if (diff < min) min = diff;
-  });
+  }
   const minS = Math.min(-min, 1);
   return minS > max ? minS : max;
 }

@@ -3,7 +3,7 @@
  * ks, chisquare and z, a distance for wasserstein, jensenshannon and psi. The verdicts (which comparison
  * against which default threshold) live in index.ts.
  */
-import { compareCodePoints, CompensatedSum, forEachStep } from './arrays.js';
+import { compareCodePoints, CompensatedSum } from './arrays.js';
 import { binnedShares } from './binning.js';
 import { valueCounts, type PreparedColumn, type PreparedNumericalColumn } from './column.js';
 import { chiSquareSf, normalCdf } from './distributions.js';
@@ -69,11 +69,35 @@ export function wassersteinTest(reference: PreparedNumericalColumn, current: Pre
   const y = current.sorted;
   const n1 = x.length;
   const n2 = y.length;
-  const area = new CompensatedSum();
-  forEachStep(x, y, (i, j, v, next) => {
-    if (next !== Number.POSITIVE_INFINITY) area.add(Math.abs(i / n1 - j / n2) * (next - v));
-  });
-  return area.value / Math.max(reference.std, 0.001);
+  // One step per distinct value v of both samples merged (i, j: values <= v; next: the next distinct value),
+  // adding the area between the step CDFs up to `next` with Neumaier's compensation (CompensatedSum's steps,
+  // written out: this runs ~2 * 10^6 times per window).
+  let sum = 0;
+  let compensation = 0;
+  let i = 0;
+  let j = 0;
+  while (i < n1 || j < n2) {
+    const xi = i < n1 ? x[i]! : Number.POSITIVE_INFINITY;
+    const yj = j < n2 ? y[j]! : Number.POSITIVE_INFINITY;
+    const v = xi <= yj ? xi : yj;
+    while (i < n1 && x[i]! <= v) i++;
+    while (j < n2 && y[j]! <= v) j++;
+    const nx = i < n1 ? x[i]! : Number.POSITIVE_INFINITY;
+    const ny = j < n2 ? y[j]! : Number.POSITIVE_INFINITY;
+    const next = nx <= ny ? nx : ny;
+    if (next === Number.POSITIVE_INFINITY) continue;
+    const term = Math.abs(i / n1 - j / n2) * (next - v);
+    const t = sum + term;
+    if (!Number.isFinite(t)) {
+      // An infinite term decides the sum; the rounding terms would turn it into NaN.
+      sum = t;
+      continue;
+    }
+    if (Math.abs(sum) >= Math.abs(term)) compensation += sum - t + term;
+    else compensation += term - t + sum;
+    sum = t;
+  }
+  return (Number.isFinite(sum) ? sum + compensation : sum) / Math.max(reference.std, 0.001);
 }
 
 /** scipy.special.rel_entr(x, y) = x log(x / y), 0 when x = 0. */
