@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { evaluateMetrics, judgeEvaluation, type EvaluationBounds, type MetricCheck, type TestReport } from '../core/gates.js';
-import type { ContractProbe, EvaluatePolicy, EvaluationMeasurement, EvaluationVerdict } from '../core/evaluation.js';
+import { summaryMeasurement, type ContractProbe, type EvaluatePolicy, type EvaluationMeasurement, type EvaluationVerdict } from '../core/evaluation.js';
 import type { ModelManifest } from '../core/manifest.js';
 import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
@@ -213,15 +213,7 @@ export async function evaluateByScoring(input: ScoringEvaluationInput, deps: Eva
   };
   const verdict: EvaluationVerdict = judgeEvaluation(measurement, manifest.metrics, input.bounds, policy);
   const digest = await deps.evidence.put({ kind: 'evaluation', method: 'scoring', modelVersionId, dataset: spec.dataset.uri, bounds: input.bounds, policy, measurement, ...verdict });
-  const summary = {
-    passed: verdict.passed,
-    method: 'scoring',
-    rows: measurement.rows,
-    datasetSha256: rows.sha256,
-    metrics: measurement.metrics,
-    champion: champion?.modelVersionId ?? null,
-    failures: verdict.failures.slice(0, 10),
-  };
+  const summary = { passed: verdict.passed, method: 'scoring', measurement: summaryMeasurement(measurement), failures: verdict.failures.slice(0, 10) };
   return { passed: verdict.passed, failures: verdict.failures.slice(0, 10), report: { kind: 'evaluation', digest, summary } };
 }
 

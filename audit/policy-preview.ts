@@ -10,6 +10,7 @@ import { severityAtLeast, type Severity } from '../core/policy.js';
 import type { StageTransition } from '../core/stages.js';
 import type { ApprovalStep, AutomatedStep, CustomStepActivities, GateStep, MonitorPlan } from '../workflows/dsl/plan.js';
 import type { Template } from '../workflows/dsl/index.js';
+import { previewScoredTest } from './preview-scoring.js';
 import { recordedTransitions, startInputOf, type History } from './run-histories.js';
 
 /**
@@ -112,6 +113,8 @@ function metricsWhy(metrics: Readonly<Record<string, number>>, min: Readonly<Rec
 
 async function previewAutomated(step: AutomatedStep, evidence: Evidence & { input: ReturnType<typeof startInputOf> }): Promise<StepPreview> {
   if (step.kind === 'test') {
+    const scored = step.evaluate ? previewScoredTest(step.bounds, step.evaluate, evidence.input.manifest, evidence.transitions) : null;
+    if (scored) return { step: label('test', step.name), ...scored };
     const { passed } = evaluateMetrics(evidence.metrics, step.bounds.min, step.bounds.max);
     return { step: label('test', step.name), decision: passed ? 'pass' : 'fail', why: metricsWhy(evidence.metrics, step.bounds.min, step.bounds.max) };
   }

@@ -104,3 +104,17 @@ export interface EvaluationVerdict {
   /** The failed checks' messages, for the transition's reason. */
   readonly failures: readonly string[];
 }
+
+/**
+ * The measurement as the report summary in history carries it, so a policy preview can judge it again without
+ * the content store: every number, and only the contract probes that failed (their detail shortened).
+ */
+export function summaryMeasurement(m: EvaluationMeasurement): EvaluationMeasurement {
+  return { ...m, contract: m.contract.filter((p) => !p.passed).map((p) => ({ ...p, detail: p.detail.slice(0, 300) })) };
+}
+
+/** The measurement a recorded report summary carries, or null (declared-metrics evaluations, older histories). */
+export function measurementOfSummary(summary: Readonly<Record<string, unknown>> | undefined): EvaluationMeasurement | null {
+  const measured = summary?.measurement;
+  return measured && typeof measured === 'object' && 'metrics' in measured ? (measured as EvaluationMeasurement) : null;
+}

@@ -1,8 +1,10 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { previewPolicy } from '../../audit/policy-preview.js';
 import { manifestSchema, type ManifestInput } from '../../core/manifest.js';
 import type { Principal } from '../../core/principal.js';
 import { runtimeModelName } from '../../runtimes/runtime.js';
+import { defineTemplate, stage } from '../../workflows/dsl/index.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { scoredTemplates } from '../fixtures/workflows/scored-gates.js';
 import { writeArtifact } from '../harness/artifacts.js';
@@ -161,7 +163,21 @@ describe('the test gate by scoring', () => {
     expect(result.reason).toMatch(new RegExp(`rocAuc measured [0-9.]+ is [0-9.]+ worse than the champion ${name}@1\\.0\\.0's [0-9.]+ on the same rows \\(at most 0\\.01 worse allowed\\)`));
   }, 300_000);
 
-  it('fails a manifest whose evaluation dataset is not there, naming the dataset, without a retry storm', async () => {
+  it("previews a stricter template on the recorded measurement with the gate's own judgement, scoring nothing", async () => {
+    const stricter = defineTemplate({
+      name: 'scored',
+      version: 2,
+      description: 'a floor no model here reaches',
+      lifecycle: () => ({ gates: [stage.test({ min: { auc: 0.99 }, evaluate: { claimTolerance: 0.05 } })], monitor: stage.monitor({ every: '1h', drift: null }) }),
+    });
+    const history = await stack.client.workflow.getHandle(`model-version:${name}@1.0.0`).fetchHistory();
+    const preview = await previewPolicy([history], stricter);
+    const test = preview.candidate.steps.find((step) => step.step === 'test');
+    const full = await report(`${name}@1.0.0`);
+    expect(test).toEqual({ step: 'test', decision: 'fail', why: `rocAuc measured ${Number(full.measurement.metrics.rocAuc.toPrecision(6))} (claimed 0.88) is below the minimum 0.99` });
+  }, 120_000);
+
+  it('fails, naming the dataset, when the evaluation dataset is not there', async () => {
     const { handle } = await register('1.3.0', linear(TRUTH.income, TRUTH.dti), { auc: 0.88 }, {
       evaluation: { dataset: { uri: evaluation.uri.replace('holdout', 'missing-holdout') }, label: 'defaulted', task: 'classification' },
     });

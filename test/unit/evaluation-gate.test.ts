@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { previewScoredTest } from '../../audit/preview-scoring.js';
 import type { EvaluatePolicy, EvaluationMeasurement } from '../../core/evaluation.js';
 import { judgeEvaluation } from '../../core/gates.js';
 import { manifestSchema } from '../../core/manifest.js';
@@ -150,5 +151,21 @@ describe('the manifest evaluation field', () => {
     ]);
     const task = manifestSchema.safeParse(await sampleManifest({ evaluation: { dataset: { uri: 'file:///d.csv' }, label: 'y', task: 'ranking' as never } }));
     expect(task.error!.issues[0]!.path).toEqual(['evaluation', 'task']);
+  });
+});
+
+describe('policy preview of a scoring test step', () => {
+  const transition = (summary: Record<string, unknown>) =>
+    ({ stage: 'test', step: 'test', outcome: 'passed', detail: { minMetrics: {} }, workflowId: 'w', modelVersionId: 'm@1.0.0', seq: 2, at: '2026-01-01T00:00:00Z', actor: 'steward', report: { kind: 'evaluation', digest: 'd', summary } }) as const;
+
+  it('judges the recorded measurement with the candidate bounds, and says when there is nothing to judge', async () => {
+    const withData = manifestSchema.parse(await sampleManifest({ metrics: { auc: 0.87 }, evaluation: { dataset: { uri: 'file:///d.csv' }, label: 'y', task: 'classification' } }));
+    const recorded = [transition({ passed: true, method: 'scoring', measurement: measurement() })];
+    expect(previewScoredTest({ min: { auc: 0.9 }, max: {} }, policy, withData, recorded)).toEqual({ decision: 'fail', why: 'rocAuc measured 0.86 (claimed 0.87) is below the minimum 0.9' });
+    expect(previewScoredTest({ min: { auc: 0.8 }, max: {} }, policy, withData, recorded)).toEqual({ decision: 'pass', why: 'every check passed on 1000 scored rows' });
+    expect(previewScoredTest(bounds, policy, withData, [transition({ passed: true, checks: [] })])?.decision).toBe('no-evidence');
+    const without = manifestSchema.parse(await sampleManifest({ metrics: { auc: 0.87 } }));
+    expect(previewScoredTest(bounds, policy, without, [])).toEqual({ decision: 'fail', why: 'the manifest names no evaluation dataset, and the candidate scores every version' });
+    expect(previewScoredTest(bounds, { ...policy, required: false }, without, [])).toBeNull();
   });
 });
