@@ -40,6 +40,11 @@ export class ChunkBuffer {
     return this.base + this.pos + this.pendingSkip;
   }
 
+  /** Whether n bytes can be read now, without waiting for more. */
+  has(n: number): boolean {
+    return this.pendingSkip === 0 && this.buf.length - this.pos >= n;
+  }
+
   peek(): number {
     return this.buf[this.pos]!;
   }

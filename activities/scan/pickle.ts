@@ -118,8 +118,6 @@ interface WalkContext {
   readonly onString: ((s: string) => void) | undefined;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
 function* line(b: ChunkBuffer, what: string): Generator<void, string | null, void> {
   for (;;) {
     const i = b.indexOf(0x0a);
@@ -147,14 +145,22 @@ function* line(b: ChunkBuffer, what: string): Generator<void, string | null, voi
 }
 
 /** Reads an n-byte string argument, keeping it only when short. */
-function* counted(b: ChunkBuffer, n: number, utf8: boolean, what: string): Generator<void, Value, void> {
+function counted(b: ChunkBuffer, n: number, utf8: boolean, what: string): Generator<void, Value, void> | Value {
+  if (n <= KEPT_STRING && b.has(n)) {
+    const raw = b.take(n);
+    return { k: 'str', s: raw.toString(utf8 ? 'utf8' : 'latin1') };
+  }
+  return countedSlow(b, n, utf8, what);
+}
+
+function* countedSlow(b: ChunkBuffer, n: number, utf8: boolean, what: string): Generator<void, Value, void> {
   if (n > KEPT_STRING) {
     b.skip(n);
     return OTHER;
   }
   if (b.skipping || b.available < n) yield* need(b, n, what);
   const raw = b.take(n);
-  return { k: 'str', s: utf8 ? decoder.decode(raw) : raw.toString('latin1') };
+  return { k: 'str', s: raw.toString(utf8 ? 'utf8' : 'latin1') };
 }
 
 function* fixed(b: ChunkBuffer, n: number, what: string): Generator<void, Buffer, void> {
@@ -229,7 +235,7 @@ function* walkOne(b: ChunkBuffer, ctx: WalkContext): Generator<void, void, void>
         return;
       case 0x80: {
         // PROTO
-        const v = (yield* fixed(b, 1, 'PROTO'))[0]!;
+        const v = (b.has(1) ? b.take(1) : yield* fixed(b, 1, 'PROTO'))[0]!;
         if (v > 5) throw new PickleError(`unsupported protocol ${v} at offset ${at}`, at);
         break;
       }
@@ -265,24 +271,24 @@ function* walkOne(b: ChunkBuffer, ctx: WalkContext): Generator<void, void, void>
         break;
       }
       case 0x4a: // BININT
-        push({ k: 'int', n: (yield* fixed(b, 4, 'BININT')).readInt32LE(0) });
+        push({ k: 'int', n: (b.has(4) ? b.take(4) : yield* fixed(b, 4, 'BININT')).readInt32LE(0) });
         break;
       case 0x4b: // BININT1
-        push({ k: 'int', n: (yield* fixed(b, 1, 'BININT1'))[0]! });
+        push({ k: 'int', n: (b.has(1) ? b.take(1) : yield* fixed(b, 1, 'BININT1'))[0]! });
         break;
       case 0x4d: // BININT2
-        push({ k: 'int', n: (yield* fixed(b, 2, 'BININT2')).readUInt16LE(0) });
+        push({ k: 'int', n: (b.has(2) ? b.take(2) : yield* fixed(b, 2, 'BININT2')).readUInt16LE(0) });
         break;
       case 0x8a: {
         // LONG1
-        const n = (yield* fixed(b, 1, 'LONG1'))[0]!;
+        const n = (b.has(1) ? b.take(1) : yield* fixed(b, 1, 'LONG1'))[0]!;
         const v = signedLittle(yield* fixed(b, n, 'LONG1'));
         push(Number.isSafeInteger(v) ? { k: 'int', n: v } : OTHER);
         break;
       }
       case 0x8b: {
         // LONG4
-        const n = (yield* fixed(b, 4, 'LONG4')).readInt32LE(0);
+        const n = (b.has(4) ? b.take(4) : yield* fixed(b, 4, 'LONG4')).readInt32LE(0);
         if (n < 0) throw new PickleError(`LONG4 with negative length at offset ${at}`, at);
         if (n <= 6) {
           const v = signedLittle(yield* fixed(b, n, 'LONG4'));
@@ -321,47 +327,52 @@ function* walkOne(b: ChunkBuffer, ctx: WalkContext): Generator<void, void, void>
       }
       case 0x54: {
         // BINSTRING
-        const n = (yield* fixed(b, 4, 'BINSTRING')).readInt32LE(0);
+        const n = (b.has(4) ? b.take(4) : yield* fixed(b, 4, 'BINSTRING')).readInt32LE(0);
         if (n < 0) throw new PickleError(`BINSTRING with negative length at offset ${at}`, at);
-        const v = yield* counted(b, n, false, 'BINSTRING');
+        const read = counted(b, n, false, 'BINSTRING');
+        const v = 'k' in read ? read : yield* read;
         push(v.k === 'str' ? str(v.s) : v);
         break;
       }
       case 0x55: {
         // SHORT_BINSTRING
-        const v = yield* counted(b, (yield* fixed(b, 1, 'SHORT_BINSTRING'))[0]!, false, 'SHORT_BINSTRING');
+        const read = counted(b, (b.has(1) ? b.take(1) : yield* fixed(b, 1, 'SHORT_BINSTRING'))[0]!, false, 'SHORT_BINSTRING');
+        const v = 'k' in read ? read : yield* read;
         push(v.k === 'str' ? str(v.s) : v);
         break;
       }
       case 0x58: {
         // BINUNICODE
-        const v = yield* counted(b, (yield* fixed(b, 4, 'BINUNICODE')).readUInt32LE(0), true, 'BINUNICODE');
+        const read = counted(b, (b.has(4) ? b.take(4) : yield* fixed(b, 4, 'BINUNICODE')).readUInt32LE(0), true, 'BINUNICODE');
+        const v = 'k' in read ? read : yield* read;
         push(v.k === 'str' ? str(v.s) : v);
         break;
       }
       case 0x8c: {
         // SHORT_BINUNICODE
-        const v = yield* counted(b, (yield* fixed(b, 1, 'SHORT_BINUNICODE'))[0]!, true, 'SHORT_BINUNICODE');
+        const read = counted(b, (b.has(1) ? b.take(1) : yield* fixed(b, 1, 'SHORT_BINUNICODE'))[0]!, true, 'SHORT_BINUNICODE');
+        const v = 'k' in read ? read : yield* read;
         push(v.k === 'str' ? str(v.s) : v);
         break;
       }
       case 0x8d: {
         // BINUNICODE8
-        const v = yield* counted(b, length8(yield* fixed(b, 8, 'BINUNICODE8'), 'BINUNICODE8'), true, 'BINUNICODE8');
+        const read = counted(b, length8(b.has(8) ? b.take(8) : yield* fixed(b, 8, 'BINUNICODE8'), 'BINUNICODE8'), true, 'BINUNICODE8');
+        const v = 'k' in read ? read : yield* read;
         push(v.k === 'str' ? str(v.s) : v);
         break;
       }
       case 0x42: // BINBYTES
-        b.skip((yield* fixed(b, 4, 'BINBYTES')).readUInt32LE(0));
+        b.skip((b.has(4) ? b.take(4) : yield* fixed(b, 4, 'BINBYTES')).readUInt32LE(0));
         push(OTHER);
         break;
       case 0x43: // SHORT_BINBYTES
-        b.skip((yield* fixed(b, 1, 'SHORT_BINBYTES'))[0]!);
+        b.skip((b.has(1) ? b.take(1) : yield* fixed(b, 1, 'SHORT_BINBYTES'))[0]!);
         push(OTHER);
         break;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
-        b.skip(length8(yield* fixed(b, 8, op === 0x8e ? 'BINBYTES8' : 'BYTEARRAY8'), 'BINBYTES8/BYTEARRAY8'));
+        b.skip(length8(b.has(8) ? b.take(8) : yield* fixed(b, 8, op === 0x8e ? 'BINBYTES8' : 'BYTEARRAY8'), 'BINBYTES8/BYTEARRAY8'));
         push(OTHER);
         break;
       case 0x97: // NEXT_BUFFER (out-of-band data, not in this stream)
@@ -452,10 +463,10 @@ function* walkOne(b: ChunkBuffer, ctx: WalkContext): Generator<void, void, void>
         break;
       }
       case 0x71: // BINPUT
-        memo.set((yield* fixed(b, 1, 'BINPUT'))[0]!, top('BINPUT'));
+        memo.set((b.has(1) ? b.take(1) : yield* fixed(b, 1, 'BINPUT'))[0]!, top('BINPUT'));
         break;
       case 0x72: // LONG_BINPUT
-        memo.set((yield* fixed(b, 4, 'LONG_BINPUT')).readUInt32LE(0), top('LONG_BINPUT'));
+        memo.set((b.has(4) ? b.take(4) : yield* fixed(b, 4, 'LONG_BINPUT')).readUInt32LE(0), top('LONG_BINPUT'));
         break;
       case 0x94: // MEMOIZE
         memo.set(memo.size, top('MEMOIZE'));
@@ -469,10 +480,10 @@ function* walkOne(b: ChunkBuffer, ctx: WalkContext): Generator<void, void, void>
         break;
       }
       case 0x68: // BINGET
-        push(memoGet((yield* fixed(b, 1, 'BINGET'))[0]!, 'BINGET'));
+        push(memoGet((b.has(1) ? b.take(1) : yield* fixed(b, 1, 'BINGET'))[0]!, 'BINGET'));
         break;
       case 0x6a: // LONG_BINGET
-        push(memoGet((yield* fixed(b, 4, 'LONG_BINGET')).readUInt32LE(0), 'LONG_BINGET'));
+        push(memoGet((b.has(4) ? b.take(4) : yield* fixed(b, 4, 'LONG_BINGET')).readUInt32LE(0), 'LONG_BINGET'));
         break;
       // imports and calls
       case 0x63: {
@@ -633,7 +644,7 @@ function* skipJoblibArray(b: ChunkBuffer, wrapper: Extract<Value, { k: 'obj' }>,
   }
   const alignment = attr(wrapper.state, 'numpy_array_alignment_bytes');
   if (alignment && alignment.k === 'int') {
-    const pad = (yield* fixed(b, 1, 'joblib padding'))[0]!;
+    const pad = (b.has(1) ? b.take(1) : yield* fixed(b, 1, 'joblib padding'))[0]!;
     b.skip(pad);
   }
   const count = shape.items.reduce((n, d) => n * (d as { n: number }).n, 1);
