@@ -35,7 +35,8 @@ describe('the alert policy', () => {
     const alert = await s.fakes.transition(id, 'monitor/alert:raised');
     expect(alert.detail).toEqual({ window: { id: third.id }, severity: 'warning', streak: 3, kinds: ['errors'], breaches: ['error rate 0.1 > 0.05'], retrain: false });
     // An event for webhooks, besides the recorded transition.
-    expect(s.fakes.events(id).find((e) => e.type === 'monitor.alert')).toMatchObject({ data: { window: third.id, severity: 'warning', streak: 3, retrain: false } });
+    const event = await s.fakes.waitFor('the monitor.alert event', (c) => c.activity === 'publishEvent' && c.workflowId === id && c.input.type === 'monitor.alert');
+    expect(event.input).toMatchObject({ data: { window: third.id, severity: 'warning', streak: 3, retrain: false } });
     await s.fakes.idle(id);
     expect(s.fakes.path(id)).not.toContain('retrain:passed');
     expect((await s.status(lifecycle)).stage).toBe('monitor');
