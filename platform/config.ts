@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ReadSettings } from '../activities/read-uri.js';
@@ -184,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
   }
   if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
     throw new ConfigError('invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  }
+  // A TLS file that is not there would otherwise fail only at connect time, without the variable's name.
+  for (const name of ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'] as const) {
+    const path = e[name];
+    if (path && !existsSync(path)) throw new ConfigError(`invalid configuration: ${name}: no file at ${path}`);
   }
   return {
     temporal: {

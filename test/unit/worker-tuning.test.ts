@@ -83,3 +83,24 @@ describe('worker versioning (STEWARD_WORKER_DEPLOYMENT_NAME, STEWARD_WORKER_BUIL
     expect(() => loadConfig({ STEWARD_WORKER_DEPLOYMENT_NAME: 'has space', STEWARD_WORKER_BUILD_ID: 'b1' })).toThrow(/STEWARD_WORKER_DEPLOYMENT_NAME: must be letters/);
   });
 });
+
+describe('Temporal TLS and API key settings', () => {
+  it('names a TLS variable whose file is not there, and reads the ones that are', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { temporalTlsOptions } = await import('../../platform/config.js');
+    expect(() => loadConfig({ TEMPORAL_TLS_CA: '/nowhere/ca.pem' })).toThrow(/TEMPORAL_TLS_CA: no file at \/nowhere\/ca.pem/);
+    const dir = await mkdtemp(join(tmpdir(), 'steward-tls-'));
+    const [cert, key, ca] = ['client.pem', 'client.key', 'ca.pem'].map((f) => join(dir, f));
+    await Promise.all([writeFile(cert!, 'CERT'), writeFile(key!, 'KEY'), writeFile(ca!, 'CA')]);
+    expect(() => loadConfig({ TEMPORAL_TLS_CERT: cert!, TEMPORAL_TLS_KEY: join(dir, 'missing.key') })).toThrow(/TEMPORAL_TLS_KEY: no file at /);
+    const { temporal } = loadConfig({ TEMPORAL_TLS_CERT: cert!, TEMPORAL_TLS_KEY: key!, TEMPORAL_TLS_CA: ca! });
+    const tls = temporalTlsOptions(temporal) as { clientCertPair: { crt: Buffer; key: Buffer }; serverRootCACertificate: Buffer };
+    expect([tls.clientCertPair.crt.toString(), tls.clientCertPair.key.toString(), tls.serverRootCACertificate.toString()]).toEqual(['CERT', 'KEY', 'CA']);
+    // An API key alone switches TLS on with the system's roots.
+    const cloud = loadConfig({ TEMPORAL_API_KEY: 'key-123', TEMPORAL_ADDRESS: 'eu-west-1.aws.api.temporal.io:7233' }).temporal;
+    expect(cloud.apiKey).toBe('key-123');
+    expect(temporalTlsOptions(cloud)).toBe(true);
+  });
+});
