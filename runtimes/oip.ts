@@ -131,8 +131,10 @@ const segment = (name: string) => encodeURIComponent(name);
 export function createOipRuntime(target: RuntimeTarget, deps: OipRuntimeDeps): OipRuntime {
   const base = new URL(target.url);
   const prefix = base.pathname.replace(/\/+$/, '');
-  // One pool of keep-alive connections per runtime: scoring is on the gateway's hot path.
-  const pool = new Pool(base.origin, { connections: deps.connections ?? 64, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  // One pool of keep-alive connections per runtime: scoring is on the gateway's hot path. Idle connections
+  // are dropped after 4 s, before MLServer's server (uvicorn, 5 s) closes them: a request sent on a
+  // connection the runtime is closing fails, and a POST is not retried, so it would read as the model's error.
+  const pool = new Pool(base.origin, { connections: deps.connections ?? 64, keepAliveTimeout: 4_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
   const readyTimeoutMs = deps.readyTimeoutMs ?? 120_000;
 
   async function call(method: 'GET' | 'POST', path: string, body: unknown, options: CallOptions | undefined): Promise<{ status: number; json: unknown }> {
