@@ -14,12 +14,22 @@ export default defineTemplate({
   name: 'standard',
   version: 2,
   description:
-    'Metric floor for ML models, security scan, one risk approver (two and a day of shadow traffic for high-risk tiers), hourly monitoring with Evidently-default drift, live ceilings (5% errors, p95 1 s, accuracy and ROC AUC floors on labels, fairness gaps), alerts after 3 breaching windows in a row, a retrain on critical alerts.',
+    'Metric floor for ML models (measured by scoring the evaluation dataset when the manifest names one, within 0.01 AUC of the champion), security scan, one risk approver (two and a day of shadow traffic for high-risk tiers), hourly monitoring with Evidently-default drift, live ceilings (5% errors, p95 1 s, accuracy and ROC AUC floors on labels, fairness gaps), alerts after 3 breaching windows in a row, a retrain on critical alerts.',
   lifecycle: (m) => {
     const score = m.kind === 'ml' ? scoreOutput(m) : null;
     return {
       gates: [
-        stage.test({ min: m.kind === 'ml' ? { auc: 0.7 } : {} }),
+        stage.test({
+          min: m.kind === 'ml' ? { auc: 0.7 } : {},
+          // A manifest with an evaluation dataset is scored (docs/evaluation.md); one without is judged on its declared metrics.
+          evaluate: {
+            required: false,
+            vsChampion: { auc: 0.01 },
+            claimTolerance: 0.05,
+            latency: { batch: 100, p95Ms: 1000 },
+            fairness: { max: { demographicParityDifference: 0.1, equalizedOddsDifference: 0.1 } },
+          },
+        }),
         stage.scan({ blockAt: 'high' }),
         stage.approval({
           groups: ['risk'],
