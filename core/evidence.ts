@@ -1,7 +1,7 @@
 import type { ApprovalDecision } from './approval.js';
 import type { Deployment, DeployStrategy } from './deployment.js';
 import type { DatasetSample, DriftPolicy, DriftSummary } from './drift.js';
-import type { EndedBy } from './lifecycle.js';
+import type { EndedBy, RetiredLineage } from './lifecycle.js';
 import type { WindowPolicy, WindowRef, WindowVerdict } from './observation.js';
 import type { AlertSeverity, BreachKind } from './alerts.js';
 import type { PredictionDriftSummary } from './live-monitoring.js';
@@ -169,7 +169,7 @@ export type TransitionEvidence =
   /** The run finished but produced no new bytes: no version. */
   | { readonly stage: 'retrain'; readonly step: 'training'; readonly outcome: 'unchanged'; readonly detail: TrainedDetail & { readonly problem: string } }
   | { readonly stage: 'retrain'; readonly step?: undefined; readonly outcome: 'failed'; readonly detail: { readonly reason: string; readonly problem: string } }
-  | { readonly stage: 'retire'; readonly step?: undefined; readonly outcome: 'completed'; readonly detail: { readonly endedBy: EndedBy; readonly reason: string; readonly unloadProblem?: string } }
+  | { readonly stage: 'retire'; readonly step?: undefined; readonly outcome: 'completed'; readonly detail: { readonly endedBy: EndedBy; readonly reason: string; readonly unloadProblem?: string; readonly lineage?: RetiredLineage } }
   | { readonly stage: AnyStage; readonly step: 'request'; readonly outcome: 'refused'; readonly detail: { readonly request: string; readonly reason: string; readonly problem: string } };
 
 /** Evidence of one kind, picked by its stage and outcome (and step where it tells kinds apart). */

@@ -129,6 +129,16 @@ export interface LifecycleResult {
 
 export type ModelLifecycle = (input: LifecycleInput) => Promise<LifecycleResult>;
 
+/** The lineage summary a retirement records: where the version came from, what it carried, what replaced it. */
+export interface RetiredLineage {
+  readonly parent: string | null;
+  readonly trigger: string | null;
+  readonly artifacts: readonly string[];
+  readonly trainingData: readonly string[];
+  readonly deployedSince: string | null;
+  readonly successor: string | null;
+}
+
 /** A stage that did not pass: how the lifecycle ends and on whose word. */
 export interface Stop {
   readonly endedBy: EndedBy;

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { assertReadable, manifestUris } from '../../api/uri-check.js';
 import { previewScoredTest } from '../../audit/preview-scoring.js';
 import type { EvaluatePolicy, EvaluationMeasurement } from '../../core/evaluation.js';
 import { judgeEvaluation } from '../../core/gates.js';
 import { manifestSchema } from '../../core/manifest.js';
 import { testOptions } from '../../workflows/dsl/options.js';
 import { sampleManifest } from '../harness/manifests.js';
+import { testReadSettings } from '../harness/reading.js';
 
 const policy: EvaluatePolicy = {
   required: true,
@@ -167,5 +169,21 @@ describe('policy preview of a scoring test step', () => {
     const without = manifestSchema.parse(await sampleManifest({ metrics: { auc: 0.87 } }));
     expect(previewScoredTest(bounds, policy, without, [])).toEqual({ decision: 'fail', why: 'the manifest names no evaluation dataset, and the candidate scores every version' });
     expect(previewScoredTest(bounds, { ...policy, required: false }, without, [])).toBeNull();
+  });
+});
+
+describe('registration-time check of the evaluation dataset URI', () => {
+  it('refuses a location outside the allowed roots with a 400 naming body.evaluation.dataset.uri', async () => {
+    const manifest = manifestSchema.parse(await sampleManifest({ evaluation: { dataset: { uri: 'file:///etc/holdout.csv' }, label: 'y', task: 'classification' } }));
+    const fields = manifestUris(manifest);
+    expect(fields).toContainEqual({ field: 'body.evaluation.dataset.uri', uri: 'file:///etc/holdout.csv' });
+    let refusal: unknown;
+    try {
+      assertReadable(fields, testReadSettings().policy);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toMatchObject({ statusCode: 400 });
+    expect((refusal as Error).message).toMatch(/^body\.evaluation\.dataset\.uri: /);
   });
 });

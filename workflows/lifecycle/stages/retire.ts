@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
-import type { LifecycleCheckpoint, LifecycleResult, RetireRequest, Stop, SupersededNotice } from '../../../core/lifecycle.js';
+import type { LifecycleCheckpoint, LifecycleResult, RetireRequest, RetiredLineage, Stop, SupersededNotice } from '../../../core/lifecycle.js';
 import { retireSignal, supersededSignal } from '../../messages.js';
 import type { LifecycleContext } from '../context.js';
 import { endDeployment } from './deploy.js';
@@ -24,6 +24,20 @@ export function handle(ctx: LifecycleContext): void {
   });
 }
 
+/** The version's place in its lineage as it leaves: where it came from, what it carried, what replaced it. */
+export function lineageSummary(ctx: LifecycleContext): RetiredLineage {
+  const { manifest, lineage } = ctx.input;
+  const { deployment } = ctx.state.deploy;
+  return {
+    parent: lineage?.parentModelVersionId ?? null,
+    trigger: lineage?.trigger?.kind ?? (lineage ? 'manual' : null),
+    artifacts: manifest.artifacts.map((a) => a.sha256),
+    trainingData: manifest.trainingData.map((d) => d.uri),
+    deployedSince: deployment?.since ?? null,
+    successor: ctx.state.retrain.successor?.workflowId ?? ctx.state.retire.superseded?.successorWorkflowId ?? null,
+  };
+}
+
 export function retiredBy(request: RetireRequest): Stop {
   return { endedBy: 'retired', reason: request.reason, actor: request.requestedBy.id };
 }
@@ -35,8 +49,9 @@ export function retiredBy(request: RetireRequest): Stop {
 export async function run(ctx: LifecycleContext, { endedBy, reason, actor }: Stop): Promise<LifecycleResult> {
   ctx.enter('retire');
   const { deployment } = ctx.state.deploy;
+  // Ending the row first stops routing to the version; only then is it unloaded from its runtime.
   const unloadProblem = deployment ? await endDeployment(ctx, { deploymentId: deployment.deploymentId, at: ctx.now(), reason }) : null;
-  await ctx.record({ stage: 'retire', outcome: 'completed', detail: { endedBy, reason, ...(unloadProblem ? { unloadProblem } : {}) } }, actor);
+  await ctx.record({ stage: 'retire', outcome: 'completed', detail: { endedBy, reason, ...(unloadProblem ? { unloadProblem } : {}), lineage: lineageSummary(ctx) } }, actor);
   await condition(allHandlersFinished);
   return { modelVersionId: ctx.versionId, endedBy, reason };
 }
