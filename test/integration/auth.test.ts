@@ -75,6 +75,10 @@ describe('authentication and authorisation', () => {
     ['POST', `/models/${modelId}/batch-scoring`, ['engineer', 'admin'], { inputUri: 'file:///nowhere/rows.csv' }],
     ['GET', `/models/${modelId}/batch-scoring/no-such-batch`, ['engineer', 'admin']],
     ['POST', `/models/${modelId}/observations`, ['engineer', 'admin'], { windowStart: '2026-01-01T00:00:00Z', windowEnd: '2026-01-01T01:00:00Z', requests: 1, errors: 0 }],
+    // Ground-truth labels (also role scorer) and the per-window reports.
+    ['POST', `/models/${modelId}/labels`, ['engineer', 'admin'], { labels: [{ requestId: 'matrix', label: 1 }] }],
+    ['GET', `/models/${modelId}/windows`, SIGNED_IN],
+    ['GET', `/models/${modelId}/windows/no-such-window`, SIGNED_IN],
     ['POST', '/webhooks', ['admin'], { url: 'http://127.0.0.1:9/hook', secret: 'matrix-secret-0123' }],
     ['GET', '/webhooks', ['admin']],
     ['DELETE', '/webhooks/00000000-0000-4000-8000-000000000000', ['admin']],
