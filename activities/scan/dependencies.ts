@@ -42,7 +42,7 @@ export function parseRequirement(text: string): Requirement | null {
 }
 
 /** One OSV record, the fields used here (https://ossf.github.io/osv-schema/). */
-interface OsvRecord {
+export interface OsvRecord {
   readonly id: string;
   readonly aliases?: readonly string[];
   readonly summary?: string;

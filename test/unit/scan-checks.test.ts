@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { affects, checkDependencies, loadAdvisories, parseRequirement } from '../../activities/scan/dependencies.js';
+import { affects, checkDependencies, loadAdvisories, parseRequirement, type OsvRecord } from '../../activities/scan/dependencies.js';
 import { DEFAULT_LICENSE_ALLOW_LIST, isLicenseFile, licenseAllowed, recogniseLicense } from '../../activities/scan/license.js';
 import { SecretScanner, shannonEntropy } from '../../activities/scan/secrets.js';
 import { scanSettingsFromEnv } from '../../activities/scan/settings.js';
@@ -41,7 +41,7 @@ describe('dependency checks', () => {
   });
 
   it('evaluates last_affected, explicit versions and epochs', () => {
-    const record = {
+    const record: OsvRecord = {
       id: 'TEST-1',
       affected: [
         {
