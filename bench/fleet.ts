@@ -317,7 +317,7 @@ async function main(): Promise<void> {
       const drainDeadline = Date.now() + 600_000;
       let seen = 0;
       while ((seen = (await judged()) - windowsBefore) < sent) {
-        if (Date.now() > drainDeadline) throw new Error(`only ${seen} of ${sent} windows judged after 10 minutes; see ${logPath}`);
+        if (Date.now() > drainDeadline) throw new Error(`only ${seen} of ${sent} windows judged after 10 minutes; worker log in ${WORKER_LOG}`);
         await sleep(250);
       }
       const feedSeconds = (performance.now() - feedStart) / 1000;
@@ -367,6 +367,10 @@ async function main(): Promise<void> {
     await mkdir(dirname(args.json), { recursive: true });
     await writeFile(args.json, JSON.stringify({ tuning: TUNING, workerEnv: WORKER_ENV, cores, idle, steps }, null, 2));
     say(`wrote ${args.json}`);
+  } catch (err) {
+    // The worker's log explains most failures; the scratch directory goes with the cleanup.
+    await copyFile(join(scratch, 'worker.log'), WORKER_LOG).catch(() => undefined);
+    throw err;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => say(`cleanup: ${String(err)}`));
   }
