@@ -174,6 +174,8 @@ describe('retraining with runners', () => {
     const result = await client.workflow.getHandle(lifecycleWorkflowId(parent)).result();
     expect(result).toMatchObject({ endedBy: 'superseded' });
     expect(await serving(parentId)).toBe(false);
+    const retired = await transition(parentId, 'retire', null, 'completed');
+    expect(retired.detail).toMatchObject({ endedBy: 'superseded', lineage: { parent: null, artifacts: [parent.artifacts[0]!.sha256], successor: lifecycleWorkflowId(child) } });
     const deploy = deploymentActivities(database.db, (await sharedTestRuntime()).runtimes);
     const again = new MockActivityEnvironment().run(deploy.deployVersion, {
       deploymentId: `${lifecycleWorkflowId(parent)}/deploy-again`,

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../core/principal.js';
+import { bytesAt, cancelledRuns, training, trainingBehaviour, trainingJobs } from './support/training-doubles.js';
 import { observationSignal, retrainSignal } from '../../workflows/messages.js';
-import { decision, manifest, people, startLifecycleStack, type LifecycleStack } from './support/lifecycle-stack.js';
+import { decision, manifest, people, startLifecycleStack, type Lifecycle, type LifecycleStack } from './support/lifecycle-stack.js';
 import { fred, monitoring, sample, window } from './support/monitoring.js';
 
 /**
@@ -11,7 +12,7 @@ import { fred, monitoring, sample, window } from './support/monitoring.js';
  */
 let s: LifecycleStack;
 beforeAll(async () => {
-  s = await startLifecycleStack();
+  s = await startLifecycleStack({ computeActivities: training });
 });
 afterEach(() => s.retireLeftovers());
 afterAll(() => s?.stop());
@@ -79,3 +80,59 @@ describe('retrain by hand', () => {
   });
 });
 
+
+/** Waits (within reason) for a lifecycle that recorded a retrain's end to be back in its monitor loop. */
+async function backInMonitor(lifecycle: Lifecycle): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    if ((await s.status(lifecycle)).stage === 'monitor') return;
+  }
+  throw new Error(`${lifecycle.workflowId} did not return to its monitor stage`);
+}
+
+describe('retrain through a training runner', () => {
+  it('creates no version when the run fails or reproduces the parent’s bytes; drift within the minimum interval is refused with the reason', async () => {
+    const m = manifest({ template: 'trains' });
+    const lifecycle = await monitoring(s, { manifest: m });
+    trainingBehaviour.set(lifecycle.workflowId, { fails: 'training command exited with code 1: ValueError: no rows' });
+    await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'try it' });
+    const failed = await s.fakes.transition(lifecycle.workflowId, 'retrain/training:failed');
+    expect(failed).toMatchObject({ actor: 'fred', detail: { reason: 'try it', problem: 'training command exited with code 1: ValueError: no rows' } });
+    await backInMonitor(lifecycle);
+
+    // The same bytes as the parent's: no version either.
+    const produces = 'file:///trained/same/model.json';
+    bytesAt.set(produces, m.artifacts[0]!.sha256);
+    trainingBehaviour.set(lifecycle.workflowId, { produces });
+    await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'again' });
+    const unchanged = await s.fakes.transition(lifecycle.workflowId, 'retrain/training:unchanged');
+    expect(unchanged.detail).toMatchObject({ reason: 'again', problem: expect.stringContaining("the parent's bytes again") });
+    expect(s.fakes.callsOf('registerVersion', `model-version:${m.name}@1.1.0`)).toEqual([]);
+    await backInMonitor(lifecycle);
+    expect((await s.status(lifecycle)).successor).toBeNull();
+
+    // Drift right after: the template holds automatic retrains off for 7 days after the last one.
+    s.fakes.drift(lifecycle.workflowId, { drifted: true, driftedColumns: ['income'] });
+    await lifecycle.signal(observationSignal, window({ id: 'w-too-soon', sample }));
+    const refused = await s.fakes.transition(lifecycle.workflowId, 'monitor/request:refused');
+    expect(refused).toMatchObject({ actor: 'steward', detail: { request: 'retrain', problem: expect.stringContaining('allows the next one from') } });
+    expect(s.fakes.path(lifecycle.workflowId).filter((e) => e === 'retrain/training:entered')).toHaveLength(2);
+  }, 120_000);
+
+  it('cancels a training run when the version is retired during it: the process is stopped and the retirement recorded', async () => {
+    const m = manifest({ template: 'trains' });
+    const lifecycle = await monitoring(s, { manifest: m });
+    trainingBehaviour.set(lifecycle.workflowId, { hangs: true });
+    await lifecycle.signal(retrainSignal, { requestedBy: fred, reason: 'long run' });
+    await s.fakes.transition(lifecycle.workflowId, 'retrain/training:entered');
+    // Retire once the command runs (a retire before it starts cancels nothing that runs).
+    for (const deadline = Date.now() + 20_000; !trainingJobs.some((j) => j.workflowId === lifecycle.workflowId) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const result = await s.retire(lifecycle, fred, 'model withdrawn');
+    expect(result).toMatchObject({ endedBy: 'retired', reason: 'model withdrawn' });
+    expect(await s.fakes.transition(lifecycle.workflowId, 'retrain/training:cancelled')).toMatchObject({ actor: 'fred', detail: { reason: 'retired during training: model withdrawn' } });
+    const job = trainingJobs.find((j) => j.workflowId === lifecycle.workflowId)!;
+    expect(cancelledRuns).toContain(job.runKey);
+    expect(s.fakes.callsOf('registerVersion', `model-version:${m.name}@1.1.0`)).toEqual([]);
+  }, 120_000);
+});

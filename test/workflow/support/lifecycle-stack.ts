@@ -115,13 +115,14 @@ export interface LifecycleStack {
   stop(): Promise<void>;
 }
 
-export async function startLifecycleStack(): Promise<LifecycleStack> {
+/** `computeActivities`: more doubles for the compute queue (a test file's own, e.g. training runners). */
+export async function startLifecycleStack(options: { computeActivities?: object } = {}): Promise<LifecycleStack> {
   const fakes = new FakeActivities();
   const stack = await startTimeSkipping({
     serverPath: inject('testServerPath'),
     workflowBundlePath: inject('lifecycleBundlePath'),
     activities: fakes.lifecycle(),
-    computeActivities: fakes.compute(),
+    computeActivities: { ...fakes.compute(), ...options.computeActivities },
   });
   const { env, taskQueue } = stack;
   const handle = (workflowId: string): Lifecycle => {

@@ -1,4 +1,4 @@
-import { ActivityFailure, CancellationScope, condition, isCancellation, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, CancellationScope, condition, isCancellation, ParentClosePolicy, patched, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ComputeActivities } from '../../../activities/index.js';
 import type { LifecycleCheckpoint, LifecycleInput, Lineage, ModelLifecycle, RetrainRequest, Successor } from '../../../core/lifecycle.js';
@@ -211,15 +211,17 @@ async function train(ctx: LifecycleContext, job: TrainingJob, runner: TrainingRu
   const by = request.requestedBy.id;
   const scope = new CancellationScope();
   const running = scope.run(() => trainAndFingerprint(ctx, job, runner));
-  const first = await Promise.race([running, condition(() => retire.pending !== null).then(() => 'retire' as const)]);
+  let retired = false;
   let trained: TrainedVersion;
   try {
+    const first = await Promise.race([running, condition(() => retire.pending !== null).then(() => 'retire' as const)]);
     if (first === 'retire') {
+      retired = true;
       scope.cancel();
       trained = await running;
     } else trained = first;
   } catch (err) {
-    if (isCancellation(err) || first === 'retire') {
+    if (retired || isCancellation(err)) {
       const reason = retire.pending?.reason ?? 'cancelled';
       await ctx.record({ stage: 'retrain', step: 'training', outcome: 'cancelled', detail: { reason: `retired during training: ${reason}` } }, retire.pending?.requestedBy.id ?? by);
       return 'cancelled';
@@ -256,6 +258,8 @@ async function trainAndFingerprint(ctx: LifecycleContext, job: TrainingJob, runn
       taskQueue,
       startToCloseTimeout: runner.timeoutMs + 60_000,
       heartbeatTimeout: '1 minute',
+      // A retire waits until the process group is actually gone.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       retry: { initialInterval: '10 seconds', maximumAttempts: 2, nonRetryableErrorTypes: final },
     });
     output = await runTrainingCommand({ job, runner });
