@@ -142,10 +142,8 @@ export const deployOptions = z
 export const STAT_TESTS = ['auto', ...STAT_TEST_NAMES] as const;
 
 const latencyMs = z.number().positive().finite();
-const CLASSIFICATION_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'rocAuc', 'logLoss'] as const;
-const REGRESSION_METRICS = ['rmse', 'mae', 'mape', 'r2'] as const;
-const FAIRNESS_METRICS = ['demographicParityDifference', 'demographicParityRatio', 'equalizedOddsDifference', 'equalOpportunityDifference'] as const;
-const fairnessBounds = z.partialRecord(z.enum(FAIRNESS_METRICS), z.number().finite()).transform((r) => r as Record<string, number>);
+// The live checks measure with the test gate's definitions, so they name the same metrics.
+const { CLASSIFICATION_METRICS, REGRESSION_METRICS } = evaluation;
 
 const performanceOptions = z
   .strictObject({
@@ -190,7 +188,7 @@ export const monitorOptions = z.strictObject({
   /** Performance against ground-truth labels, per window. */
   performance: performanceOptions.nullable().default(null),
   /** Fairness over each window's labelled requests, with the test gate's metrics. */
-  fairness: z.strictObject({ min: fairnessBounds.default({}), max: fairnessBounds.default({}) }).nullable().default(null),
+  fairness: z.strictObject({ min: fairnessBound.default({}), max: fairnessBound.default({}) }).nullable().default(null),
   /** The model's outputs against its evaluation predictions (a column of the reference dataset). */
   predictionDrift: z
     .strictObject({
