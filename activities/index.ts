@@ -37,4 +37,7 @@ export function createActivities(deps: ActivityDeps) {
 
 export type LifecycleActivities = ReturnType<typeof createActivities>;
 /** Heavy compute, run by compute workers on their own task queue. */
-export type ComputeActivities = ReturnType<typeof monitoringActivities> & ReturnType<typeof batchScoringActivities> & ReturnType<typeof trainingActivities>;
+export type ComputeActivities = ReturnType<typeof monitoringActivities> &
+  ReturnType<typeof batchScoringActivities> &
+  ReturnType<typeof trainingActivities> &
+  ReturnType<typeof scanningActivities>;

@@ -18,6 +18,7 @@ import { computeTaskQueue } from '../core/task-queues.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { templates } from '../templates/index.js';
 import { probeManifests } from '../workflows/dsl/probes.js';
+import { scanningActivities } from '../activities/scanning.js';
 import { bundleWorkflows } from './bundle.js';
 
 /** `lifecycle`: workflows and light activities; `compute`: drift and batch scoring; `all`: both, in one process. */
@@ -141,6 +142,8 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
       ...batchScoringActivities({ runtimes, reading, outputDir }),
       ...evaluationActivities({ runtimes, reading, evidence: options.evidence, champion: catalogChampion(options.db) }),
       ...trainingActivities({ db: options.db, evidence: options.evidence, reading, settings: options.training ?? trainingSettingsFromEnv() }),
+      // Scans run here since patch steward:scan-on-compute; the lifecycle worker keeps them for scans scheduled before it.
+      ...scanningActivities(options.evidence, reading),
     };
     workers.push(await Worker.create({ ...common, taskQueue: computeTaskQueue(options.taskQueue), activities }));
   }

@@ -143,7 +143,10 @@ describe('scan gate', () => {
     await s.fakes.transition(lifecycle.workflowId, 'approval:entered');
     const scan = await s.fakes.transition(lifecycle.workflowId, 'scan');
     expect(scan).toMatchObject({ outcome: 'passed', detail: { maxSeverity: 'medium', blockAt: 'high' }, report: { kind: 'scan' } });
-    expect(s.fakes.callsOf('scanArtifacts', lifecycle.workflowId)[0]?.input).toEqual({ modelVersionId: lifecycle.modelVersionId, artifacts: m.artifacts });
+    // The scan gets the manifest's artifacts, and its dependencies and licence to judge; it runs on the compute queue.
+    const call = s.fakes.callsOf('scanArtifacts', lifecycle.workflowId)[0];
+    expect(call?.input).toEqual({ modelVersionId: lifecycle.modelVersionId, artifacts: m.artifacts, dependencies: m.dependencies });
+    expect(call?.taskQueue).toMatch(/-compute$/);
   });
 
   it('fails findings at the blocking severity and ends the lifecycle', async () => {

@@ -1,5 +1,6 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../../activities/index.js';
+import { computeTaskQueue } from '../../core/task-queues.js';
 
 /** Who acts for automatic steps. */
 export const STEWARD = 'steward';
@@ -15,11 +16,20 @@ export const activities = proxyActivities<LifecycleActivities>({
  * worker is noticed within the heartbeat timeout and a cancellation reaches the read), and gives up after a
  * few attempts. Refused and oversized artifacts are findings, not failures, so retries are for outages only.
  */
-export const { scanArtifacts } = proxyActivities<LifecycleActivities>({
+const scanOptions: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes: ['UriNotAllowed', 'ArtifactTooLarge'] },
-});
+};
+export const { scanArtifacts } = proxyActivities<LifecycleActivities>(scanOptions);
+
+/**
+ * The scan on the compute task queue (`<queue>-compute`), beside drift and scoring: a gigabyte of hashing and
+ * opcode walking belongs on workers sized for it, not on the ones running workflow tasks.
+ */
+export function computeScan(lifecycleQueue: string): LifecycleActivities['scanArtifacts'] {
+  return proxyActivities<Pick<LifecycleActivities, 'scanArtifacts'>>({ ...scanOptions, taskQueue: computeTaskQueue(lifecycleQueue) }).scanArtifacts;
+}
 
 /**
  * Loading a model into a runtime (and unloading it) takes as long as the model needs: heartbeats tell a dead

@@ -16,7 +16,7 @@ type Lifecycle = Pick<
   LifecycleActivities,
   'registerVersion' | 'recordStage' | 'recordApprovalAttempt' | 'publishEvent' | 'evaluateModel' | 'scanArtifacts' | 'deployVersion' | 'probeDeployment' | 'endDeployment' | 'evaluateWindowLabels'
 >;
-type Compute = Pick<ComputeActivities, 'detectDrift'> & Pick<ReturnType<typeof liveMonitoringActivities>, 'detectWindowDrift'>;
+type Compute = Pick<ComputeActivities, 'detectDrift' | 'scanArtifacts'> & Pick<ReturnType<typeof liveMonitoringActivities>, 'detectWindowDrift'>;
 type DeployInput = Parameters<Lifecycle['deployVersion']>[0];
 type DriftRequest = Parameters<Compute['detectDrift']>[0];
 type DriftResult = Awaited<ReturnType<Compute['detectDrift']>>;
@@ -39,6 +39,8 @@ export interface RecordedCall {
   readonly workflowId: string;
   /** 1 for the first attempt; retries of the same call count up. */
   readonly attempt: number;
+  /** Which task queue the call was taken from (the lifecycle's or its compute queue). */
+  readonly taskQueue: string;
   readonly input: Record<string, unknown>;
 }
 
@@ -192,7 +194,7 @@ export class FakeActivities {
 
   private record(activity: string, input: object): RecordedCall {
     const info = Context.current().info;
-    const call: RecordedCall = { activity, workflowId: info.workflowExecution?.workflowId ?? '', attempt: info.attempt, input: input as Record<string, unknown> };
+    const call: RecordedCall = { activity, workflowId: info.workflowExecution?.workflowId ?? '', attempt: info.attempt, taskQueue: info.taskQueue, input: input as Record<string, unknown> };
     this.calls.push(call);
     this.changed.emit('call', call);
     return call;
@@ -285,6 +287,8 @@ export class FakeActivities {
   /** The activities of the compute task queue (`<queue>-compute`). */
   compute(): Compute {
     return this.tracked({
+      // The scan moved to the compute queue (patch steward:scan-on-compute); the same double answers there.
+      scanArtifacts: (input) => this.lifecycle().scanArtifacts(input),
       detectDrift: async (request) => {
         const call = this.record('detectDrift', request);
         const behaviour = this.drifts.get(call.workflowId) ?? { drifted: false };

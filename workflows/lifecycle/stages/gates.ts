@@ -5,7 +5,7 @@ import { computeTaskQueue } from '../../../core/task-queues.js';
 import { scanPasses } from '../../../core/gates.js';
 import type { Stop } from '../../../core/lifecycle.js';
 import type { ApprovalStep, AutomatedStep, GateStep, StepVerdict, TestStep } from '../../dsl/plan.js';
-import { activities, scanArtifacts, STEWARD } from '../proxies.js';
+import { activities, computeScan, scanArtifacts, STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
 import * as approval from './approval.js';
 import { retiredBy } from './retire.js';
@@ -69,7 +69,8 @@ async function automated(ctx: LifecycleContext, step: AutomatedStep): Promise<St
     try {
       // Dependencies and license are judged too; activity inputs are not compared on replay, so no patch is needed.
       const subject = { dependencies: manifest.dependencies, ...(manifest.license ? { license: manifest.license } : {}) };
-      result = await scanArtifacts({ modelVersionId: ctx.versionId, artifacts: manifest.artifacts, ...subject });
+      const scan = patched('steward:scan-on-compute') ? computeScan(workflowInfo().taskQueue) : scanArtifacts;
+      result = await scan({ modelVersionId: ctx.versionId, artifacts: manifest.artifacts, ...subject });
     } catch (err) {
       // Out of attempts (a worker that keeps dying mid-read, a store that keeps failing): nothing was
       // verified, so the gate fails, naming why. Before attempts were bounded this could not happen.
