@@ -62,13 +62,13 @@ describe('each example template drives its own lifecycle', () => {
     await until('the approval gate', m, (s) => s.gate !== null);
     expect((await approve(m, 'rita')).body.verdict).toEqual({ status: 'accepted', decision: 'approve' });
     const live = await until('monitoring', m, (s) => s.stage === 'monitor');
-    expect(live.template).toBe('standard@1');
-    expect((await handleOf(m).describe()).memo).toMatchObject({ template: 'standard@1' });
+    expect(live.template).toBe('standard@2');
+    expect((await handleOf(m).describe()).memo).toMatchObject({ template: 'standard@2' });
 
     expect(await transitions(m)).toEqual(['register:passed', 'test:passed', 'scan:passed', 'approval:entered', 'approval:passed', 'deploy:passed', 'monitor:passed']);
     expect((await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share])).toEqual([['replace', 1]]);
     const row = await database.db.selectFrom('model_versions').select(['template']).where('id', '=', idOf(m)).executeTakeFirstOrThrow();
-    expect(row.template).toBe('standard@1');
+    expect(row.template).toBe('standard@2');
     expect(await retire(m)).toMatchObject({ endedBy: 'retired' });
   });
 
@@ -138,9 +138,9 @@ describe('each example template drives its own lifecycle', () => {
 
     // The audit trail names the exact template version, and its lineage of phases agrees with the catalog.
     const bundle = await exportBundle(client, { name: m.name, version: m.version }, { exportedBy: 'ada' });
-    expect(bundle.lifecycles[0]).toMatchObject({ template: 'high-risk@1', templates: ['high-risk@1'] });
+    expect(bundle.lifecycles[0]).toMatchObject({ template: 'high-risk@2', templates: ['high-risk@2'] });
     const lineage = lineageOf(bundle);
-    expect(lineage.versions[0]!.templates).toEqual(['high-risk@1']);
+    expect(lineage.versions[0]!.templates).toEqual(['high-risk@2']);
     expect(lineage.deployments.map((d) => [d.strategy, d.trafficShare, d.endReason])).toEqual(
       (await deploymentsOf(m)).map((d) => [d.strategy, d.traffic_share, d.end_reason]),
     );
@@ -226,13 +226,13 @@ describe('each example template drives its own lifecycle', () => {
     await until('the approval gate', m, (s) => s.gate !== null);
 
     const listed = await api.call('GET', '/templates', { token: token.rita });
-    expect(listed.body.templates.map((t: { ref: string }) => t.ref)).toEqual(['high-risk@1', 'rules-model@1', 'standard@1']);
-    // Earlier tests retired theirs; the one waiting at its gate is the only live standard@1 lifecycle.
-    expect(listed.body.templates.find((t: { ref: string }) => t.ref === 'standard@1')).toMatchObject({ inUse: 1, migrateFrom: [] });
+    expect(listed.body.templates.map((t: { ref: string }) => t.ref)).toEqual(['high-risk@1', 'high-risk@2', 'rules-model@1', 'standard@1', 'standard@2']);
+    // Earlier tests retired theirs; the one waiting at its gate is the only live standard@2 lifecycle (a bare `standard` pins the newest release).
+    expect(listed.body.templates.find((t: { ref: string }) => t.ref === 'standard@2')).toMatchObject({ inUse: 1, migrateFrom: [] });
 
     const byName = await api.call('GET', '/models?template=high-risk', { token: token.rita });
     expect(byName.body.items.map((v: { name: string; template: string }) => `${v.name}:${v.template}`).sort()).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^hr-.*:high-risk@1$/), expect.stringMatching(/^hr-unfair-.*:high-risk@1$/)]),
+      expect.arrayContaining([expect.stringMatching(/^hr-.*:high-risk@2$/), expect.stringMatching(/^hr-unfair-.*:high-risk@1$/)]),
     );
     expect(byName.body.items).toHaveLength(2);
     // Nothing serves yet, so there is nothing to observe.
@@ -242,7 +242,7 @@ describe('each example template drives its own lifecycle', () => {
     });
     expect(early.status).toBe(409);
     expect(early.body.error.code).toBe('not_serving');
-    const exact = await api.call('GET', '/models?template=standard@1', { token: token.rita });
+    const exact = await api.call('GET', '/models?template=standard@2', { token: token.rita });
     expect(exact.body.items.map((v: { id: string }) => v.id)).toContain(idOf(m));
     expect((await api.call('GET', '/models?template=Standard', { token: token.rita })).body.error.issues[0].field).toBe('querystring.template');
   });
@@ -251,7 +251,7 @@ describe('each example template drives its own lifecycle', () => {
     const m = await sampleManifest({ name: 'nowhere', template: 'standard@7' });
     const res = await api.call('POST', '/models', { token: token.erin, body: m });
     expect(res.status).toBe(400);
-    expect(res.body.error.issues).toEqual([{ field: 'body.template', problem: 'no template standard@7 (known: standard@1)' }]);
+    expect(res.body.error.issues).toEqual([{ field: 'body.template', problem: 'no template standard@7 (known: standard@1, standard@2)' }]);
     await expect(handleOf(m).describe()).rejects.toThrow(/not found/i);
   });
 });
