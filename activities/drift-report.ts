@@ -1,4 +1,4 @@
-import type { DriftColumnSpec, DriftPolicy } from '../core/drift.js';
+import type { ColumnDriftSummary, DriftColumnSpec, DriftPolicy, DriftSummary } from '../core/drift.js';
 import { DatasetProblem } from './dataset-columns.js';
 import {
   columnHistogram,
@@ -41,4 +41,22 @@ export function compareColumns(
     }
   });
   return detectDatasetDrift(results, policy.columnShare);
+}
+
+/** How many columns a summary in history names; the stored report has them all. */
+const COLUMNS_IN_SUMMARY = 100;
+
+/** The summary history keeps of a drift report: drifted columns first, each group in schema order (p-values and distances do not rank against each other). */
+export function driftSummary(dataset: DatasetDrift, referenceRows: number, currentRows: number): DriftSummary {
+  const mostDrifted = [...dataset.columns].sort((a, b) => Number(b.drifted) - Number(a.drifted));
+  return {
+    drifted: dataset.drifted,
+    share: dataset.share,
+    columnShare: dataset.columnShare,
+    columnsCompared: dataset.columns.length,
+    driftedColumns: dataset.driftedColumns,
+    columns: mostDrifted.slice(0, COLUMNS_IN_SUMMARY).map(({ column, stattest, statistic, threshold, drifted }): ColumnDriftSummary => ({ column, stattest, statistic, threshold, drifted })),
+    referenceRows,
+    currentRows,
+  };
 }

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { CatalogDb } from '../catalog/db.js';
-import type { ColumnDriftSummary, DatasetSample, DriftColumnSpec, DriftPolicy, DriftSummary } from '../core/drift.js';
+import type { DatasetSample, DriftColumnSpec, DriftPolicy, DriftSummary } from '../core/drift.js';
 import type { PerformancePolicy, PerformanceVerdict, PredictionDriftPolicy, PredictionDriftSummary } from '../core/live-monitoring.js';
 import type { DatasetRef } from '../core/manifest.js';
 import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { DatasetProblem, loadDataset } from './datasets.js';
-import { detectColumnDrift, detectDatasetDrift, prepareColumn, type ColumnValues, type StatTestName } from './drift/index.js';
+import { compareColumns, driftSummary, prepareColumns } from './drift-report.js';
+import { detectColumnDrift, prepareColumn, type ColumnValues, type StatTestName } from './drift/index.js';
 import { classificationMetrics, regressionMetrics } from './evaluation/metrics.js';
 import { fairnessMetrics } from './evaluation/fairness.js';
 import { activityReadControl, datasetReads, type ReadSettings } from './read-uri.js';
@@ -29,7 +30,6 @@ interface LoggedExchange {
   readonly outputs: readonly LoggedTensor[];
 }
 
-const COLUMNS_IN_SUMMARY = 100;
 
 export interface WindowDriftRequest {
   readonly modelVersionId: string;
@@ -137,26 +137,8 @@ export function liveMonitoringActivities(db: CatalogDb, store: ContentStore, rea
       const compared = columns.filter((c) => current.get(c.name)!.values.length > 0);
       if (compared.length === 0) return { problem: `the window's sample holds none of the input fields (${columns.map((c) => c.name).join(', ')})` };
       const reference = await loadDataset(request.reference.uri, compared, request.reference.sha256, reads);
-      const options = { stattest: policy.stattest as 'auto' | StatTestName, ...(policy.threshold !== undefined ? { threshold: policy.threshold } : {}) };
-      const results = compared.map((c) => {
-        try {
-          return detectColumnDrift(c.name, prepareColumn(reference.columns.get(c.name)!), prepareColumn(current.get(c.name)!), options);
-        } catch (err) {
-          throw new DatasetProblem(`column ${c.name}: ${(err as Error).message}`);
-        }
-      });
-      const dataset = detectDatasetDrift(results, policy.columnShare);
-      const mostDrifted = [...dataset.columns].sort((a, b) => Number(b.drifted) - Number(a.drifted));
-      const summary: DriftSummary = {
-        drifted: dataset.drifted,
-        share: dataset.share,
-        columnShare: dataset.columnShare,
-        columnsCompared: dataset.columns.length,
-        driftedColumns: dataset.driftedColumns,
-        columns: mostDrifted.slice(0, COLUMNS_IN_SUMMARY).map(({ column, stattest, statistic, threshold, drifted }): ColumnDriftSummary => ({ column, stattest, statistic, threshold, drifted })),
-        referenceRows: reference.rows,
-        currentRows: Math.max(0, ...[...current.values()].map((c) => c.values.length)),
-      };
+      const dataset = compareColumns(prepareColumns(reference.columns), current, compared, policy);
+      const summary = driftSummary(dataset, reference.rows, Math.max(0, ...[...current.values()].map((c) => c.values.length)));
       const digest = await store.put({
         kind: 'drift',
         modelVersionId: request.modelVersionId,

@@ -1,15 +1,14 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { ColumnDriftSummary, DriftColumnSpec, DriftRequest, DriftSummary } from '../core/drift.js';
+import type { DriftColumnSpec, DriftRequest, DriftSummary } from '../core/drift.js';
 import type { DatasetRef } from '../core/manifest.js';
 import type { ReportRef } from '../core/reports.js';
 import type { ContentStore } from '../evidence/content-store.js';
 import { DatasetProblem, loadDataset } from './datasets.js';
 import { activityReadControl, datasetReads, type ReadOptions, type ReadSettings } from './read-uri.js';
-import { compareColumns, prepareColumns } from './drift-report.js';
+import { compareColumns, driftSummary, prepareColumns } from './drift-report.js';
 import type { PreparedColumn } from './drift/index.js';
 
 /** History carries at most this many per-column verdicts (drifted ones first); the report has them all. */
-const COLUMNS_IN_SUMMARY = 100;
 /** Prepared references kept in memory: one per model version being watched by this worker, roughly. */
 const REFERENCES_CACHED = 8;
 
@@ -71,18 +70,7 @@ export function monitoringActivities(store: ContentStore, reading: ReadSettings)
           loadDataset(request.sample.uri, columns, request.sample.sha256, reads),
         ]);
         const dataset = compareColumns(reference.columns, sample.columns, columns, policy);
-        // Drifted columns first, each group in schema order (p-values and distances do not rank against each other).
-        const mostDrifted = [...dataset.columns].sort((a, b) => Number(b.drifted) - Number(a.drifted));
-        const summary: DriftSummary = {
-          drifted: dataset.drifted,
-          share: dataset.share,
-          columnShare: dataset.columnShare,
-          columnsCompared: dataset.columns.length,
-          driftedColumns: dataset.driftedColumns,
-          columns: mostDrifted.slice(0, COLUMNS_IN_SUMMARY).map(({ column, stattest, statistic, threshold, drifted }): ColumnDriftSummary => ({ column, stattest, statistic, threshold, drifted })),
-          referenceRows: reference.rows,
-          currentRows: sample.rows,
-        };
+        const summary = driftSummary(dataset, reference.rows, sample.rows);
         const digest = await store.put({
           kind: 'drift',
           modelVersionId: request.modelVersionId,
