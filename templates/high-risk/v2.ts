@@ -20,7 +20,18 @@ export default defineTemplate({
     return {
       gates: [
         stage.parallel('evidence', [
-          stage.test({ name: 'performance', min: { auc: 0.8 } }),
+          stage.test({
+            name: 'performance',
+            min: { auc: 0.8 },
+            // A manifest with an evaluation dataset is scored, fairness on the scored rows included (docs/evaluation.md).
+            evaluate: {
+              required: false,
+              vsChampion: { auc: 0.01 },
+              claimTolerance: 0.02,
+              latency: { batch: 100, p95Ms: 500 },
+              fairness: { min: { demographicParityRatio: 0.8 }, max: { equalOpportunityDifference: 0.05, equalizedOddsDifference: 0.1 } },
+            },
+          }),
           stage.custom('fairness', { phase: 'test' }, async ({ manifest, modelVersionId, activities }) => {
             // A fairness claim needs something to slice by.
             if (manifest.protectedAttributes.length === 0) {
