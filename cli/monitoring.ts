@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ColumnHistogram } from '../activities/drift/histogram.js';
 import type { StewardHttp } from './http.js';
 
 /**
@@ -28,7 +29,7 @@ interface WindowSummary {
   readonly alerts: readonly { severity: string; streak: number; retrain: boolean }[];
 }
 
-/** A drift report's column, with the distributions when the report carries them. */
+/** A drift report's column, with its histogram when the report carries one. */
 interface ReportColumn {
   readonly column: string;
   readonly stattest: string;
@@ -107,21 +108,24 @@ export function formatDrift(model: string, w: WindowSummary & { driftReport: { c
 }
 
 /**
- * A column's reference and current distributions as bars, when the report has them: `{ reference, current }`
- * share or count arrays with `labels` or bin `edges`, under `histogram` (or `distribution`).
+ * A column's reference and current distributions as bars, from the histogram the drift report carries
+ * (activities/drift/histogram.ts): shared bin edges for numbers, the most frequent categories plus the rest.
  */
 function histogramText(c: ReportColumn): string | null {
-  const h = (c.histogram ?? c.distribution) as { reference?: number[]; current?: number[]; edges?: number[]; labels?: string[]; bins?: number[] } | undefined;
-  if (!h || !Array.isArray(h.reference) || !Array.isArray(h.current)) return null;
-  const share = (xs: number[]) => {
-    const total = xs.reduce((a, b) => a + b, 0) || 1;
-    return xs.map((x) => x / total);
-  };
-  const [ref, cur] = [share(h.reference), share(h.current)];
-  const edges = h.edges ?? h.bins;
-  const label = (i: number) => h.labels?.[i] ?? (edges && edges.length > i + 1 ? `${num(edges[i], 2)}–${num(edges[i + 1], 2)}` : String(i));
+  const h = c.histogram as ColumnHistogram | undefined;
+  if (!h) return null;
+  const rows =
+    h.kind === 'numerical'
+      ? h.reference.map((r, i) => ({ label: `${num(h.edges[i]!, 2)}–${num(h.edges[i + 1]!, 2)}`, ref: r, cur: h.current[i]! }))
+      : [
+          ...h.categories.map((label, i) => ({ label, ref: h.reference[i]!, cur: h.current[i]! })),
+          ...(h.otherReference + h.otherCurrent > 0 ? [{ label: '(other)', ref: h.otherReference, cur: h.otherCurrent }] : []),
+        ];
+  const total = (side: 'ref' | 'cur') => rows.reduce((a, r) => a + r[side], 0) || 1;
+  const [refTotal, curTotal] = [total('ref'), total('cur')];
   const bar = (x: number) => '█'.repeat(Math.round(x * 30)).padEnd(30);
-  return ref.map((r, i) => `  ${label(i).padEnd(18)} ref ${bar(r)} ${num(r * 100, 1).padStart(5)}%   now ${bar(cur[i] ?? 0)} ${num((cur[i] ?? 0) * 100, 1).padStart(5)}%`).join('\n') + '\n';
+  const pct = (x: number) => `${num(x * 100, 1).padStart(5)}%`;
+  return rows.map(({ label, ref, cur }) => `  ${label.padEnd(18)} ref ${bar(ref / refTotal)} ${pct(ref / refTotal)}   now ${bar(cur / curTotal)} ${pct(cur / curTotal)}`).join('\n') + '\n';
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -91,9 +91,11 @@ describe('the CLI’s window reports', () => {
       predictionDrift: null,
       performance: null,
       alerts: [],
-      driftReport: { columns: [{ column: 'income', stattest: 'ks', statistic: 0.00001, threshold: 0.05, drifted: true, histogram: { edges: [0, 1, 2], reference: [3, 1], current: [0, 4] } }] },
+      driftReport: { columns: [{ column: 'income', stattest: 'ks', statistic: 0.00001, threshold: 0.05, drifted: true, histogram: { kind: 'numerical', edges: [0, 1, 2], reference: [3, 1], current: [0, 4] } }, { column: 'region', stattest: 'chisquare', statistic: 0.2, threshold: 0.05, drifted: false, histogram: { kind: 'categorical', categories: ['north', 'south'], reference: [2, 1], current: [1, 2], otherReference: 1, otherCurrent: 0 } }] },
     });
     expect(text).toMatch(/income +ks +0 +0.05 +DRIFTED/);
     expect(text).toMatch(/0–1\s+ref █{23}\s+75%\s+now\s+0%/);
+    expect(text).toMatch(/north\s+ref █{15}\s+50%\s+now █{10}\s+33.3%/);
+    expect(text).toMatch(/\(other\)\s+ref █{8}\s+25%\s+now\s+0%/);
   });
 });
