@@ -51,6 +51,13 @@ export function unavailableDependency(err: unknown): 'temporal' | 'catalog' | nu
 /** Seconds a client should wait before retrying a request that met an outage. */
 const RETRY_AFTER_SECONDS = 5;
 
+/** Which part of the request a Fastify client error is about: the body (unparsable, a forbidden `__proto__` key, too large) or its content type. */
+function clientErrorField(err: FastifyError): string | null {
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'headers.content-type';
+  if (err instanceof SyntaxError || err.code?.startsWith('FST_ERR_CTP')) return 'body';
+  return null;
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -73,7 +80,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     // Fastify's own client errors: malformed JSON, body too large, wrong content type.
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.status(err.statusCode).send({ error: { code: err.code ?? 'bad_request', message: err.message } });
+      const field = clientErrorField(err);
+      const issues = field ? { issues: [{ field, problem: err.message }] } : {};
+      return reply.status(err.statusCode).send({ error: { code: err.code ?? 'bad_request', message: err.message, ...issues } });
     }
     const dependency = unavailableDependency(err);
     if (dependency) {

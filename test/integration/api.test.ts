@@ -65,6 +65,11 @@ describe('the HTTP API against a real dev server and PostgreSQL', () => {
   it('rejects malformed JSON with 400 and an unknown route with 404, never 500', async () => {
     const res = await api.call('POST', '/models', { token: engineer, body: '{"name": ' });
     expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([{ field: 'body', problem: expect.any(String) }]);
+    // A forbidden prototype key is refused by the JSON parser itself, and still names the body.
+    const proto = await api.call('POST', '/models', { token: engineer, body: '{"__proto__": ""}' });
+    expect(proto.status).toBe(400);
+    expect(proto.body.error.issues).toEqual([{ field: 'body', problem: expect.any(String) }]);
     expect((await api.call('GET', '/nope')).status).toBe(404);
   });
 
