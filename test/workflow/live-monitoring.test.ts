@@ -67,8 +67,12 @@ describe('the alert policy', () => {
     expect(alert.detail).toMatchObject({ window: { id: 'gw:c' }, severity: 'critical', streak: 3, kinds: ['performance'], retrain: true });
     expect(s.fakes.path(id).filter((p) => p === 'monitor/performance:breached')).toHaveLength(3);
     expect((await s.fakes.transition(id, 'monitor/performance:breached')).detail).toMatchObject({ window: { id: 'gw:a' }, labelled: 200, breaches: ['accuracy 0.55 < 0.7', 'rocAuc 0.6 < 0.7'] });
-    await s.fakes.transition(id, 'retrain');
-    expect(s.fakes.transitions(id).find((t) => t.stage === 'retrain')?.detail).toMatchObject({ reason: expect.stringMatching(/^critical alert: 3 breaching windows in a row \(performance\)/) });
+    const retrain = await s.fakes.transition(id, 'retrain');
+    expect(retrain.detail).toMatchObject({ reason: expect.stringMatching(/^critical alert: 3 breaching windows in a row \(performance\)/) });
+    // The successor goes through the gates like any version and waits for its approver.
+    const successor = (retrain.detail as { successor: string }).successor;
+    expect(await s.fakes.transition(successor, 'approval:entered')).toMatchObject({ stage: 'approval' });
+    expect(s.fakes.path(successor)).toEqual(['register:passed', 'test:passed', 'scan:passed', 'approval:entered']);
   });
 });
 
