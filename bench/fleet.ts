@@ -9,13 +9,18 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { createApiToken } from '../api/tokens.js';
-import type { ManifestInput } from '../core/manifest.js';
-import { lifecycleWorkflowId } from '../core/model-id.js';
+import { manifestDigest } from '../api/lifecycles.js';
+import { projection, recordStage } from '../catalog/projection.js';
+import type { LifecycleCheckpoint, LifecycleInput, ModelLifecycle } from '../core/lifecycle.js';
+import { manifestSchema, type ManifestInput } from '../core/manifest.js';
+import { lifecycleWorkflowId, modelVersionId } from '../core/model-id.js';
+import type { Principal } from '../core/principal.js';
+import { lifecycleSearchAttributes } from '../core/search-attributes.js';
 import type { Observation } from '../core/observation.js';
 import { loadConfig } from '../platform/config.js';
 import { startDevServer } from '../platform/temporal-dev-server.js';
 import { startBuiltinRuntime } from '../runtimes/builtin/server.js';
-import { observationSignal } from '../workflows/messages.js';
+import { observationSignal, statusQuery } from '../workflows/messages.js';
 import { createTestDatabase, startTestApi, uniqueTaskQueue } from '../test/harness/index.js';
 import { sampleManifest } from '../test/harness/manifests.js';
 import { startPostgresCluster } from '../test/harness/postgres-cluster.js';
@@ -50,6 +55,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '32' },
     env: { type: 'string', multiple: true, default: [] },
+    'bring-up': { type: 'string', default: 'resume' },
     json: { type: 'string', default: '.steward/bench-fleet.json' },
   },
 });
@@ -60,6 +66,8 @@ const positive = (name: string, raw: string) => {
 };
 const STEPS = args.steps.split(',').map((s) => positive('steps', s.trim()));
 if (STEPS.some((s, i) => i > 0 && s <= STEPS[i - 1]!)) throw new Error('--steps must increase, e.g. 500,1000,5000');
+const BRING_UP = args['bring-up'];
+if (BRING_UP !== 'resume' && BRING_UP !== 'full') throw new Error(`--bring-up must be resume or full, got ${BRING_UP}`);
 const ROUNDS = positive('rounds', args.rounds);
 const CONCURRENCY = positive('concurrency', args.concurrency);
 const WORKER_ENV = Object.fromEntries(
@@ -124,15 +132,19 @@ async function startWorker(client: Client, env: Record<string, string>, logPath:
   throw new Error(`the worker did not start within 180 s; see ${logPath}`);
 }
 
-/** The SDK's sticky cache gauge and forced evictions, from the worker's Prometheus endpoint. */
-async function cacheFigures(metricsAddress: string): Promise<{ cached: number; evictions: number }> {
+/** The SDK's sticky cache gauge, forced evictions and workflow tasks completed, from the worker's Prometheus endpoint. */
+async function workerFigures(metricsAddress: string): Promise<{ cached: number; evictions: number; workflowTasks: number }> {
   const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
   const sum = (name: string) =>
     text
       .split('\n')
       .filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{'))
       .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  return { cached: sum('temporal_sticky_cache_size'), evictions: sum('temporal_sticky_cache_total_forced_eviction') };
+  return {
+    cached: sum('temporal_sticky_cache_size'),
+    evictions: sum('temporal_sticky_cache_total_forced_eviction'),
+    workflowTasks: sum('temporal_workflow_task_execution_latency_count'),
+  };
 }
 
 interface Step {
@@ -250,21 +262,15 @@ async function main(): Promise<void> {
     const idle = memoryMiB(workerPid);
     say(`idle worker: RSS ${f1(idle.rss)} MiB`);
 
-    const steps: Step[] = [];
     let registered = 0;
     const approved = new Set<string>();
-    for (const target of STEPS) {
-      // ---- grow the fleet to `target` lifecycles in their monitor loops
-      const growStart = performance.now();
-      const workerCpu = new CpuMeter(workerPid);
-      const serverCpu = new CpuMeter(serverPid);
-      const from = registered;
-      const indices = Array.from({ length: target - from }, (_, k) => from + k + 1);
+
+    /** The full path, through the API: register, gates, approval, deploy; done once every lifecycle is monitoring. */
+    const growFull = async (indices: readonly number[], target: number) => {
       let registerError: unknown = null;
       const registering = pool(indices, CONCURRENCY, async (i) => {
         const res = await api.call('POST', '/models', { token: engineer, body: manifest(i) });
         if (res.status !== 201) throw new Error(`registering fleet-${i} answered ${res.status}: ${JSON.stringify(res.body)}`);
-        registered = Math.max(registered, i);
       }).catch((err: unknown) => {
         registerError = err;
       });
@@ -291,11 +297,107 @@ async function main(): Promise<void> {
         }
         if (Date.now() - lastSaid > 15_000) {
           lastSaid = Date.now();
-          say(`${reached} of ${target} monitoring, ${registered} registered, ${approved.size} approved; worker RSS ${f1(memoryMiB(workerPid).rss)} MiB`);
+          say(`${reached} of ${target} monitoring, ${approved.size} approved; worker RSS ${f1(memoryMiB(workerPid).rss)} MiB`);
         }
         if (!waiting.length) await sleep(500);
       }
       await registering;
+    };
+
+    // One lifecycle goes the full way first, whatever the bring-up: it proves the path and its real state is the
+    // checkpoint every resumed lifecycle starts from (the seq, approvals and template it reached).
+    let calibration: { template: string; checkpoint: LifecycleCheckpoint; monitorDetail: unknown } | null = null;
+    if (BRING_UP === 'resume') {
+      const started = performance.now();
+      await growFull([0], 1);
+      const status = await client.workflow.getHandle(lifecycleWorkflowId(manifestSchema.parse(manifest(0)))).query(statusQuery);
+      const workflowId = lifecycleWorkflowId(manifestSchema.parse(manifest(0)));
+      const maxSeq = async (table: 'stage_transitions' | 'approval_attempts') =>
+        Number((await database.db.selectFrom(table).select((eb) => eb.fn.max<number>('seq').as('seq')).where('workflow_id', '=', workflowId).executeTakeFirstOrThrow()).seq ?? 0);
+      const monitorRow = await database.db
+        .selectFrom('stage_transitions')
+        .select('detail')
+        .where('workflow_id', '=', workflowId)
+        .where('stage', '=', 'monitor')
+        .where('step', 'is', null)
+        .executeTakeFirstOrThrow();
+      calibration = {
+        template: status.template,
+        monitorDetail: monitorRow.detail,
+        checkpoint: {
+          seq: await maxSeq('stage_transitions'),
+          approvalSeq: await maxSeq('approval_attempts'),
+          run: status.run,
+          stage: 'monitor',
+          monitorCycles: 0,
+          deployment: status.deployment!,
+          approvals: status.approvals,
+          successor: null,
+          pendingRetrain: null,
+          pendingRetire: null,
+          superseded: null,
+        },
+      };
+      say(`calibration lifecycle through every gate in ${f1((performance.now() - started) / 1000)} s; resumed lifecycles start from ${JSON.stringify(calibration.checkpoint)}`);
+    }
+    const project = projection(database.db);
+    const engineerPrincipal: Principal = { id: 'erin', roles: ['engineer'] };
+    const workflowTasks = async () => (await workerFigures(metricsAddress)).workflowTasks;
+
+    /**
+     * Resumed bring-up: each lifecycle's catalog rows as its register and monitor stages write them (through the
+     * projection itself), then the real workflow started with the calibration's checkpoint as `resume`, which is how
+     * continue-as-new starts every later run of the monitor loop. Done once the worker has completed a workflow task
+     * for every lifecycle started (the SDK's own counter), i.e. each one has run its code into the loop's wait.
+     */
+    const growResumed = async (indices: readonly number[]) => {
+      const { template, checkpoint } = calibration!;
+      const tasksBefore = await workflowTasks();
+      await pool(indices, CONCURRENCY, async (i) => {
+        const m = manifestSchema.parse(manifest(i));
+        const workflowId = lifecycleWorkflowId(m);
+        const id = modelVersionId(m);
+        const at = new Date().toISOString();
+        await project.registerVersion({ workflowId, modelVersionId: id, manifest: m, registeredBy: engineerPrincipal, lineage: null, at, template });
+        const deployment = { ...checkpoint.deployment, deploymentId: `${checkpoint.deployment.deploymentId}-${i}`, since: at };
+        const detail = { ...(calibration!.monitorDetail as object), deployment };
+        await recordStage(database.db, { workflowId, modelVersionId: id, seq: checkpoint.seq, stage: 'monitor', outcome: 'passed', actor: 'steward', detail, at } as unknown as Parameters<typeof recordStage>[1]);
+        const input: LifecycleInput = { manifest: m, registeredBy: engineerPrincipal, template, resume: { ...checkpoint, deployment } };
+        await client.workflow.start<ModelLifecycle>('modelLifecycle', {
+          taskQueue,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: lifecycleSearchAttributes(m, 'monitor'),
+          memo: { manifestDigest: manifestDigest(m), registeredBy: engineerPrincipal.id, template },
+        });
+      });
+      let done = 0;
+      let progressAt = Date.now();
+      let lastSaid = 0;
+      while (done < indices.length) {
+        const now = (await workflowTasks()) - tasksBefore;
+        if (now > done) progressAt = Date.now();
+        done = now;
+        if (Date.now() - progressAt > STALL_MS) throw new Error(`the worker completed no workflow task for ${STALL_MS / 1000} s (${done} of ${indices.length})`);
+        if (Date.now() - lastSaid > 15_000) {
+          lastSaid = Date.now();
+          say(`${done} of ${indices.length} resumed lifecycles in their loop; worker RSS ${f1(memoryMiB(workerPid).rss)} MiB`);
+        }
+        await sleep(250);
+      }
+    };
+
+    const steps: Step[] = [];
+    for (const target of STEPS) {
+      // ---- grow the fleet to `target` lifecycles in their monitor loops
+      const growStart = performance.now();
+      const workerCpu = new CpuMeter(workerPid);
+      const serverCpu = new CpuMeter(serverPid);
+      const from = registered;
+      const indices = Array.from({ length: target - from }, (_, k) => from + k + 1);
+      if (BRING_UP === 'full') await growFull(indices, target);
+      else await growResumed(indices);
+      registered = target;
       const growSeconds = (performance.now() - growStart) / 1000;
       const registerWorkerCpuPercent = workerCpu.read();
       const registerServerCpuPercent = serverCpu.read();
@@ -325,7 +427,7 @@ async function main(): Promise<void> {
       const serverCpuPercent = serverCpu.read();
       await sleep(2_000);
       const memory = memoryMiB(workerPid);
-      const cache = await cacheFigures(metricsAddress);
+      const cache = await workerFigures(metricsAddress);
       const previous = steps.at(-1);
       const step: Step = {
         lifecycles: target,
