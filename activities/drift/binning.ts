@@ -54,12 +54,41 @@ export function histogramCounts(sorted: Float64Array, edges: Float64Array): Floa
   return counts;
 }
 
+/**
+ * The same counts from values in any order, in one pass: each value's bin guessed from its position
+ * between the outer edges (as numpy does for equal-width bins), then moved until edges[bin] <= v <
+ * edges[bin + 1] (the last bin closed), so every value lands where the comparisons above put it.
+ */
+export function histogramCountsUnsorted(values: Float64Array, edges: Float64Array): Float64Array {
+  const bins = edges.length - 1;
+  const counts = new Float64Array(bins);
+  const first = edges[0]!;
+  const lastEdge = edges[bins]!;
+  const norm = bins / (lastEdge - first);
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (!(v >= first && v <= lastEdge)) continue;
+    const guess = (v - first) * norm;
+    let bin = guess < bins ? guess | 0 : bins - 1;
+    while (bin > 0 && v < edges[bin]!) bin--;
+    while (bin < bins - 1 && v >= edges[bin + 1]!) bin++;
+    counts[bin]!++;
+  }
+  return counts;
+}
+
+/** np.histogram(column, edges)[0]: by binary search if the column is sorted already, else in one pass. */
+export function columnCounts(column: PreparedNumericalColumn, edges: Float64Array): Float64Array {
+  return column.isSorted ? histogramCounts(column.sorted, edges) : histogramCountsUnsorted(column.values, edges);
+}
+
 function numericalBins(reference: PreparedNumericalColumn, current: PreparedNumericalColumn): BinnedShares {
-  const min = Math.min(reference.sorted[0] as number, current.sorted[0] as number);
-  const max = Math.max(reference.sorted[reference.rows - 1] as number, current.sorted[current.rows - 1] as number);
+  const min = Math.min(reference.min, current.min);
+  const max = Math.max(reference.max, current.max);
   const edges = sturgesEdges(min, max, reference.rows + current.rows);
-  const ref = histogramCounts(reference.sorted, edges);
-  const cur = histogramCounts(current.sorted, edges);
+  const ref = columnCounts(reference, edges);
+  const cur = columnCounts(current, edges);
   for (let i = 0; i < ref.length; i++) {
     ref[i] = (ref[i] as number) / reference.rows;
     cur[i] = (cur[i] as number) / current.rows;

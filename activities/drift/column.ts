@@ -4,6 +4,7 @@
  * (sorted values, distinct-value count, mean and standard deviation, category counts) is computed here.
  */
 import { CompensatedSum } from './arrays.js';
+import { buildGrid, profileWindow, type ReferenceGrid, type WindowProfile } from './grid.js';
 import { sortFloat64 } from './sort.js';
 
 export type ColumnKind = 'numerical' | 'categorical';
@@ -17,13 +18,30 @@ export interface PreparedNumericalColumn {
   readonly kind: 'numerical';
   /** Non-missing values. */
   readonly rows: number;
-  /** The non-missing values, ascending. */
+  /** Smallest and largest non-missing value (NaN when there are none). */
+  readonly min: number;
+  readonly max: number;
+  /**
+   * The non-missing values in no particular order (ascending once `sorted` has been read): the one-pass
+   * tests and histograms read them without paying for a sort.
+   */
+  readonly values: Float64Array;
+  /** Has `sorted` been computed (so that binary searches are cheaper than a pass over the values)? */
+  readonly isSorted: boolean;
+  /** The non-missing values, ascending (sorted on first use, in place, then kept). */
   readonly sorted: Float64Array;
   /** Number of distinct values. */
   readonly distinct: number;
   readonly mean: number;
   /** Population standard deviation (ddof = 0), as numpy's np.std. */
   readonly std: number;
+  /** The reference's cell grid for the sort-free window tests (grid.ts); undefined for small or constant columns. */
+  readonly grid: ReferenceGrid | undefined;
+  /**
+   * This column's counts on a reference's grid, with the gaps Wasserstein needs if asked for (one pass over
+   * the values, kept for the last grid asked).
+   */
+  profileOn(grid: ReferenceGrid, withGaps: boolean): WindowProfile;
 }
 
 export interface PreparedCategoricalColumn {
@@ -37,37 +55,126 @@ export interface PreparedCategoricalColumn {
 /** A column made ready once (sorted values, category counts, …) so a reference used for many windows is prepared once. */
 export type PreparedColumn = PreparedNumericalColumn | PreparedCategoricalColumn;
 
-function isPresentNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
+/**
+ * A numerical column whose derived data is computed on first use and kept: a window compared by KS,
+ * Wasserstein or PSI against a prepared reference never needs its values sorted, while a reference serving
+ * many windows pays for its sort, moments and grid once.
+ */
+class NumericalColumn implements PreparedNumericalColumn {
+  readonly kind = 'numerical';
+  readonly rows: number;
+  readonly min: number;
+  readonly max: number;
+  readonly values: Float64Array;
+  private ascending = false;
+  private distinctCount: number | undefined;
+  private moments: { readonly mean: number; readonly std: number } | undefined;
+  private cellGrid: ReferenceGrid | undefined | null = null;
+  private profile: { readonly grid: ReferenceGrid; readonly profile: WindowProfile } | undefined;
+
+  constructor(values: Float64Array, min: number, max: number) {
+    this.values = values;
+    this.rows = values.length;
+    this.min = min;
+    this.max = max;
+  }
+
+  get isSorted(): boolean {
+    return this.ascending;
+  }
+
+  get sorted(): Float64Array {
+    if (!this.ascending) {
+      sortFloat64(this.values);
+      this.ascending = true;
+    }
+    return this.values;
+  }
+
+  get distinct(): number {
+    if (this.distinctCount === undefined) {
+      const sorted = this.sorted;
+      let distinct = 0;
+      for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
+      this.distinctCount = distinct;
+    }
+    return this.distinctCount;
+  }
+
+  get mean(): number {
+    return this.computeMoments().mean;
+  }
+
+  get std(): number {
+    return this.computeMoments().std;
+  }
+
+  get grid(): ReferenceGrid | undefined {
+    if (this.cellGrid === null) this.cellGrid = buildGrid(this.sorted);
+    return this.cellGrid;
+  }
+
+  profileOn(grid: ReferenceGrid, withGaps: boolean): WindowProfile {
+    const kept = this.profile;
+    if (kept?.grid === grid && (kept.profile.gaps || !withGaps)) return kept.profile;
+    const profile = profileWindow(grid, this.values, withGaps);
+    this.profile = { grid, profile };
+    return profile;
+  }
+
+  /** Over the sorted values, so the rounding does not depend on whether a sort happened before. */
+  private computeMoments(): { readonly mean: number; readonly std: number } {
+    if (!this.moments) {
+      const sorted = this.sorted;
+      const n = sorted.length;
+      const sum = new CompensatedSum();
+      for (let i = 0; i < n; i++) sum.add(sorted[i]!);
+      const mean = n > 0 ? sum.value / n : Number.NaN;
+      const squares = new CompensatedSum();
+      for (let i = 0; i < n; i++) {
+        const dev = sorted[i]! - mean;
+        squares.add(dev * dev);
+      }
+      this.moments = { mean, std: n > 0 ? Math.sqrt(squares.value / n) : Number.NaN };
+    }
+    return this.moments;
+  }
+}
+
+/** The finite values (in a new array: the column sorts it in place later) with their minimum and maximum. */
+function finiteValues(values: Float64Array | readonly number[]): { readonly values: Float64Array; readonly min: number; readonly max: number } {
+  const n = values.length;
+  const out = new Float64Array(n);
+  let k = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  if (values instanceof Float64Array) {
+    // One monomorphic loop for the common case; v - v is 0 exactly when v is finite (NaN for NaN and ±Infinity).
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (v - v === 0) {
+        out[k++] = v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v: unknown = values[i];
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        out[k++] = v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    }
+  }
+  if (k === 0) return { values: new Float64Array(0), min: Number.NaN, max: Number.NaN };
+  return { values: k === n ? out : out.slice(0, k), min, max };
 }
 
 function prepareNumerical(values: Float64Array | readonly number[]): PreparedNumericalColumn {
-  let finite = 0;
-  for (let i = 0; i < values.length; i++) if (isPresentNumber(values[i])) finite++;
-  const sorted = new Float64Array(finite);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (isPresentNumber(v)) sorted[k++] = v;
-  }
-  sortFloat64(sorted);
-
-  let distinct = 0;
-  const sum = new CompensatedSum();
-  for (let i = 0; i < sorted.length; i++) {
-    const v = sorted[i] as number;
-    if (i === 0 || v !== sorted[i - 1]) distinct++;
-    sum.add(v);
-  }
-  const n = sorted.length;
-  const mean = n > 0 ? sum.value / n : Number.NaN;
-  const squares = new CompensatedSum();
-  for (let i = 0; i < n; i++) {
-    const dev = (sorted[i] as number) - mean;
-    squares.add(dev * dev);
-  }
-  const std = n > 0 ? Math.sqrt(squares.value / n) : Number.NaN;
-  return { kind: 'numerical', rows: n, sorted, distinct, mean, std };
+  const finite = finiteValues(values);
+  return new NumericalColumn(finite.values, finite.min, finite.max);
 }
 
 function prepareCategorical(values: readonly string[]): PreparedCategoricalColumn {
@@ -87,6 +194,20 @@ function prepareCategorical(values: readonly string[]): PreparedCategoricalColum
  */
 export function prepareColumn(values: ColumnValues): PreparedColumn {
   return values.kind === 'numerical' ? prepareNumerical(values.values) : prepareCategorical(values.values);
+}
+
+/**
+ * prepareColumn for a reference that will serve many windows: everything a window's test may ask of it
+ * (sorted values, distinct count, moments, the cell grid) is computed now rather than on first use.
+ */
+export function prepareReferenceColumn(values: ColumnValues): PreparedColumn {
+  const column = prepareColumn(values);
+  if (column.kind === 'numerical') {
+    void column.distinct;
+    void column.std;
+    void column.grid;
+  }
+  return column;
 }
 
 /** Distinct values of an ascending array with their counts. */

@@ -2,9 +2,10 @@
  * Per-feature histograms of reference against current for the drift report (what a person looks at next to
  * the verdict): counts over bin edges shared by both sides for numbers, the most frequent categories for
  * labels. Compact by construction: at most HISTOGRAM_BINS bins or HISTOGRAM_CATEGORIES categories per column,
- * whatever the data's size. Pure: computed from the prepared columns in O(bins log n).
+ * whatever the data's size. Pure: computed from the prepared columns in O(bins log n) for a sorted column, one pass for a window that
+ * was never sorted.
  */
-import { histogramCounts } from './binning.js';
+import { columnCounts } from './binning.js';
 import { valueCounts, type PreparedColumn, type PreparedNumericalColumn } from './column.js';
 
 export const HISTOGRAM_BINS = 20;
@@ -31,8 +32,8 @@ export type ColumnHistogram =
 
 /** Equal-width edges over [min, max] of both sides: Sturges' count capped at HISTOGRAM_BINS (one bin for a constant). */
 function numericalHistogram(reference: PreparedNumericalColumn, current: PreparedNumericalColumn): ColumnHistogram {
-  const min = Math.min(reference.sorted[0]!, current.sorted[0]!);
-  const max = Math.max(reference.sorted[reference.rows - 1]!, current.sorted[current.rows - 1]!);
+  const min = Math.min(reference.min, current.min);
+  const max = Math.max(reference.max, current.max);
   const bins = min === max ? 1 : Math.min(HISTOGRAM_BINS, Math.ceil(Math.log2(reference.rows + current.rows) + 1));
   const edges = new Float64Array(bins + 1);
   for (let i = 0; i < bins; i++) edges[i] = min + (i * (max - min)) / bins;
@@ -44,8 +45,8 @@ function numericalHistogram(reference: PreparedNumericalColumn, current: Prepare
   return {
     kind: 'numerical',
     edges: Array.from(edges),
-    reference: Array.from(histogramCounts(reference.sorted, edges)),
-    current: Array.from(histogramCounts(current.sorted, edges)),
+    reference: Array.from(columnCounts(reference, edges)),
+    current: Array.from(columnCounts(current, edges)),
   };
 }
 

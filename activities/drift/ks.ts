@@ -7,6 +7,7 @@
  * asymptotic one, as in scipy.
  */
 import { roundHalfEven } from './float.js';
+import { gatherCells, type ReferenceGrid, type WindowProfile } from './grid.js';
 import { kolmogorovSf } from './kolmogorov.js';
 
 export const KS_MAX_EXACT_N = 10000;
@@ -44,6 +45,73 @@ export function ksStatistic(x: Float64Array, y: Float64Array): number {
   }
   const minS = Math.min(-min, 1);
   return minS > max ? minS : max;
+}
+
+/** Scratch reused across windows: each cell's bound on |F1 - F2| inside it. */
+let cellBounds = new Float64Array(0);
+
+/**
+ * ksStatistic(reference, window sorted) from the reference's grid and the window's unsorted values, the
+ * same double. At the end of each cell the difference i/n1 - j/n2 is known from the counts (i, j: values in
+ * that cell and below), and inside cell c it lies between start[c]/n1 - j1/n2 and start[c + 1]/n1 - j0/n2
+ * (rounding is monotone, so these bound the computed differences too). The counts give a lower bound on the
+ * statistic; only cells whose bound exceeds it are walked value by value, largest bound first, until no
+ * remaining cell can raise it.
+ */
+export function ksStatisticOnGrid(reference: Float64Array, grid: ReferenceGrid, window: Float64Array, profile: WindowProfile): number {
+  const n1 = reference.length;
+  const n2 = window.length;
+  const { cells, start } = grid;
+  const { counts } = profile;
+  if (cellBounds.length < cells) cellBounds = new Float64Array(cells);
+  const bounds = cellBounds;
+  let best = 0;
+  let j0 = 0;
+  for (let c = 0; c < cells; c++) {
+    const i0 = start[c]!;
+    const i1 = start[c + 1]!;
+    const j1 = j0 + counts[c]!;
+    const end = i1 / n1 - j1 / n2;
+    if (end > best) best = end;
+    else if (-end > best) best = -end;
+    let bound = 0;
+    if (i1 > i0 || j1 > j0) {
+      const up = i1 / n1 - j0 / n2;
+      const low = i0 / n1 - j1 / n2;
+      bound = up > -low ? up : -low;
+    }
+    bounds[c] = bound;
+    j0 = j1;
+  }
+  const open: number[] = [];
+  for (let c = 0; c < cells; c++) if (bounds[c]! > best) open.push(c);
+  if (open.length === 0) return best;
+  open.sort((a, b) => bounds[b]! - bounds[a]!);
+  const gathered = gatherCells(grid, window, profile, open);
+  const cur = gathered.values;
+  // j0 of each open cell: values of the window in the cells before it.
+  const before = new Int32Array(cells + 1);
+  for (let c = 0; c < cells; c++) before[c + 1] = before[c]! + counts[c]!;
+  for (let k = 0; k < open.length; k++) {
+    const c = open[k]!;
+    if (bounds[c]! <= best) break;
+    const i1 = start[c + 1]!;
+    const jOffset = before[c]! - gathered.offsets[k]!;
+    const bEnd = gathered.offsets[k + 1]!;
+    let a = start[c]!;
+    let b = gathered.offsets[k]!;
+    while (a < i1 || b < bEnd) {
+      const x = a < i1 ? reference[a]! : Number.POSITIVE_INFINITY;
+      const y = b < bEnd ? cur[b]! : Number.POSITIVE_INFINITY;
+      const v = x <= y ? x : y;
+      while (a < i1 && reference[a]! <= v) a++;
+      while (b < bEnd && cur[b]! <= v) b++;
+      const diff = a / n1 - (jOffset + b) / n2;
+      if (diff > best) best = diff;
+      else if (-diff > best) best = -diff;
+    }
+  }
+  return best;
 }
 
 function gcd(a: number, b: number): number {
@@ -130,10 +198,13 @@ function clip01(p: number): number {
 
 /** ks_2samp(x, y) for two ascending, non-empty samples. */
 export function ksTwoSample(x: Float64Array, y: Float64Array): KsResult {
-  const n1 = x.length;
-  const n2 = y.length;
+  return ksFromStatistic(x.length, y.length, ksStatistic(x, y));
+}
+
+/** ks_2samp's result for samples of n1 and n2 values whose statistic (sup |F1 - F2|) is `statistic`. */
+export function ksFromStatistic(n1: number, n2: number, statistic: number): KsResult {
   if (n1 === 0 || n2 === 0) throw new Error('ks_2samp needs two non-empty samples');
-  let d = ksStatistic(x, y);
+  let d = statistic;
   if (Math.max(n1, n2) <= KS_MAX_EXACT_N) {
     const exact = ksExactTail(n1, n2, d);
     d = exact.d;

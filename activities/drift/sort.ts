@@ -97,3 +97,23 @@ function orderRuns(values: Float64Array, words: Uint32Array): void {
     start = end;
   }
 }
+
+/**
+ * Sorts values[from, to) in place, ascending: insertion sort for the handful a grid cell holds, else
+ * sortFloat64. A short range may leave -0 and +0 in either order (they are equal to every test).
+ */
+export function sortRange(values: Float64Array, from: number, to: number): void {
+  if (to - from > SHORT_RUN) {
+    sortFloat64(values.subarray(from, to));
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= from && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+}

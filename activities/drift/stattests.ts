@@ -7,11 +7,19 @@ import { compareCodePoints, CompensatedSum } from './arrays.js';
 import { binnedShares } from './binning.js';
 import { valueCounts, type PreparedColumn, type PreparedNumericalColumn } from './column.js';
 import { chiSquareSf, normalCdf } from './distributions.js';
-import { ksTwoSample } from './ks.js';
+import { ksFromStatistic, ksStatistic, ksStatisticOnGrid } from './ks.js';
+import { wassersteinDistance, wassersteinDistanceOnGrid } from './wasserstein.js';
 
-/** Two-sided two-sample Kolmogorov-Smirnov p-value (scipy ks_2samp, method 'auto'). */
+/**
+ * Two-sided two-sample Kolmogorov-Smirnov p-value (scipy ks_2samp, method 'auto'). Against a reference with
+ * a grid the window is not sorted (ksStatisticOnGrid gives the same statistic).
+ */
 export function ksTest(reference: PreparedNumericalColumn, current: PreparedNumericalColumn): number {
-  return ksTwoSample(reference.sorted, current.sorted).pvalue;
+  const grid = reference.grid;
+  const statistic = grid
+    ? ksStatisticOnGrid(reference.sorted, grid, current.values, current.profileOn(grid, false))
+    : ksStatistic(reference.sorted, current.sorted);
+  return ksFromStatistic(reference.rows, current.rows, statistic).pvalue;
 }
 
 /**
@@ -60,44 +68,16 @@ export function zTest(reference: PreparedColumn, current: PreparedColumn): numbe
 }
 
 /**
- * First Wasserstein distance between the two empirical distributions (scipy wasserstein_distance),
- * divided by the reference's population standard deviation floored at 0.001. One merge over the sorted
- * samples: the area between the two step CDFs.
+ * First Wasserstein distance between the two empirical distributions (scipy wasserstein_distance), divided
+ * by the reference's population standard deviation floored at 0.001, as Evidently normalises it. Against a
+ * reference with a grid the window is not sorted.
  */
 export function wassersteinTest(reference: PreparedNumericalColumn, current: PreparedNumericalColumn): number {
-  const x = reference.sorted;
-  const y = current.sorted;
-  const n1 = x.length;
-  const n2 = y.length;
-  // One step per distinct value v of both samples merged (i, j: values <= v; next: the next distinct value),
-  // adding the area between the step CDFs up to `next` with Neumaier's compensation (CompensatedSum's steps,
-  // written out: this runs ~2 * 10^6 times per window).
-  let sum = 0;
-  let compensation = 0;
-  let i = 0;
-  let j = 0;
-  while (i < n1 || j < n2) {
-    const xi = i < n1 ? x[i]! : Number.POSITIVE_INFINITY;
-    const yj = j < n2 ? y[j]! : Number.POSITIVE_INFINITY;
-    const v = xi <= yj ? xi : yj;
-    while (i < n1 && x[i]! <= v) i++;
-    while (j < n2 && y[j]! <= v) j++;
-    const nx = i < n1 ? x[i]! : Number.POSITIVE_INFINITY;
-    const ny = j < n2 ? y[j]! : Number.POSITIVE_INFINITY;
-    const next = nx <= ny ? nx : ny;
-    if (next === Number.POSITIVE_INFINITY) continue;
-    const term = Math.abs(i / n1 - j / n2) * (next - v);
-    const t = sum + term;
-    if (!Number.isFinite(t)) {
-      // An infinite term decides the sum; the rounding terms would turn it into NaN.
-      sum = t;
-      continue;
-    }
-    if (Math.abs(sum) >= Math.abs(term)) compensation += sum - t + term;
-    else compensation += term - t + sum;
-    sum = t;
-  }
-  return (Number.isFinite(sum) ? sum + compensation : sum) / Math.max(reference.std, 0.001);
+  const grid = reference.grid;
+  const distance = grid
+    ? wassersteinDistanceOnGrid(reference.sorted, grid, current.values, current.profileOn(grid, true))
+    : wassersteinDistance(reference.sorted, current.sorted);
+  return distance / Math.max(reference.std, 0.001);
 }
 
 /** scipy.special.rel_entr(x, y) = x log(x / y), 0 when x = 0. */
