@@ -2,19 +2,25 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { readUriRefusal, type ReadPolicy } from '../core/uri-policy.js';
+import { Context } from '@temporalio/activity';
+import { objectLocationOf, openUriRefusal, readUriRefusal, type ReadPolicy } from '../core/uri-policy.js';
+import { openObject, type ObjectStoreSettings } from './object-store.js';
+import { tooLarge } from './read-errors.js';
 import { assertOpenedInsideRoots, guardedLookup, RefusedAddress, realPathInsideRoots, uriNotAllowed } from './uri-guard.js';
+
+export { ARTIFACT_TOO_LARGE, isTooLarge, tooLarge } from './read-errors.js';
 
 /** Readable locations and limits of every read, from configuration (platform/config.ts). */
 export interface ReadSettings {
   readonly policy: ReadPolicy;
   readonly maxArtifactBytes: number;
   readonly maxDatasetBytes: number;
-  /** An http(s) read that receives nothing for this long fails. */
+  /** An http(s), s3 or gs read that receives nothing for this long fails. */
   readonly idleTimeoutMs: number;
+  /** Endpoints and regions of s3:// and gs:// reads; absent: the SDKs' defaults. */
+  readonly objectStores?: ObjectStoreSettings;
 }
 
 export interface ReadOptions {
@@ -25,28 +31,14 @@ export interface ReadOptions {
   readonly signal?: AbortSignal;
   /** Called with each chunk's size as it passes (heartbeats). */
   readonly onBytes?: (bytes: number) => void;
-}
-
-/** Error type of an input over its size limit: final, never retried. */
-export const ARTIFACT_TOO_LARGE = 'ArtifactTooLarge';
-
-export function tooLarge(uri: string, maxBytes: number, size?: number): ApplicationFailure {
-  const what = size === undefined ? 'more than' : `${size} bytes, more than`;
-  return ApplicationFailure.create({
-    type: ARTIFACT_TOO_LARGE,
-    message: `${uri} is ${what} the limit of ${maxBytes} bytes (STEWARD_MAX_ARTIFACT_BYTES, STEWARD_MAX_DATASET_BYTES)`,
-    nonRetryable: true,
-    details: [{ uri, maxBytes }],
-  });
-}
-
-export function isTooLarge(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && err.type === ARTIFACT_TOO_LARGE;
+  /** Endpoints and regions of s3:// and gs:// reads; absent: the SDKs' defaults. */
+  readonly objectStores?: ObjectStoreSettings;
 }
 
 /** Limits for reading artifacts and for reading datasets. */
-export const artifactReads = (s: ReadSettings) => ({ policy: s.policy, maxBytes: s.maxArtifactBytes, idleTimeoutMs: s.idleTimeoutMs });
-export const datasetReads = (s: ReadSettings) => ({ policy: s.policy, maxBytes: s.maxDatasetBytes, idleTimeoutMs: s.idleTimeoutMs });
+export const artifactReads = (s: ReadSettings) => ({ policy: s.policy, maxBytes: s.maxArtifactBytes, idleTimeoutMs: s.idleTimeoutMs, ...stores(s) });
+export const datasetReads = (s: ReadSettings) => ({ policy: s.policy, maxBytes: s.maxDatasetBytes, idleTimeoutMs: s.idleTimeoutMs, ...stores(s) });
+const stores = (s: ReadSettings) => (s.objectStores ? { objectStores: s.objectStores } : {});
 
 /**
  * Inside an activity: a signal that aborts on cancellation (retire, worker shutdown) or when the attempt's
@@ -68,17 +60,44 @@ export function activityReadControl(): { signal: AbortSignal; onBytes: (bytes: n
   };
 }
 
-/** Passes bytes through, failing with ArtifactTooLarge past the limit and reporting progress. */
-function limiter(uri: string, options: ReadOptions): Transform {
+/**
+ * Passes bytes through, failing with ArtifactTooLarge past the limit and reporting progress; with `idleMs`,
+ * failing when no chunk arrives for that long (readers whose client has no idle timeout of its own).
+ */
+function limiter(uri: string, options: ReadOptions, idleMs?: number): Transform {
   let total = 0;
-  return new Transform({
+  let idle: NodeJS.Timeout | undefined;
+  const watch = () => {
+    if (idleMs === undefined) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => stream.destroy(new Error(`${uri}: nothing received for ${idleMs / 1000} s`)), idleMs);
+  };
+  const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      watch();
       total += chunk.length;
       if (total > options.maxBytes) return done(tooLarge(uri, options.maxBytes));
       options.onBytes?.(chunk.length);
       done(null, chunk);
     },
+    flush(done) {
+      clearTimeout(idle);
+      done();
+    },
+    destroy(err, done) {
+      clearTimeout(idle);
+      done(err);
+    },
   });
+  watch();
+  return stream;
+}
+
+/** An s3:// or gs:// object through its store's SDK (object-store.ts), sized from its metadata first. */
+function openObjectUri(uri: string, url: URL, options: ReadOptions): Promise<Readable> {
+  const location = objectLocationOf(url);
+  if ('rule' in location) throw uriNotAllowed(uri, location);
+  return openObject(uri, location, options.objectStores, { maxBytes: options.maxBytes, idleTimeoutMs: options.idleTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
 /** Only regular files, opened after their real path is checked against the roots. */
@@ -162,24 +181,34 @@ function openHttp(uri: string, url: URL, options: ReadOptions, redirects = 0): P
 }
 
 /**
- * Opens the bytes behind an artifact or dataset URI (object stores plug in here), after checking the location
+ * Opens the bytes behind an artifact or dataset URI (file, http(s), s3, gs), after checking the location
  * against the read policy; nothing is read from a refused location. The stream fails with ArtifactTooLarge
  * past `maxBytes` and is destroyed (file closed, connection dropped) when `signal` aborts.
  */
 export async function openUri(uri: string, options: ReadOptions): Promise<Readable> {
   options.signal?.throwIfAborted();
-  const refusal = readUriRefusal(uri, options.policy);
+  const refusal = openUriRefusal(uri, options.policy);
   if (refusal) throw uriNotAllowed(uri, refusal);
   const url = new URL(uri);
   let source: Readable;
+  let idleMs: number | undefined;
   if (url.protocol === 'file:') source = await openFile(uri, url, options);
   else if (url.protocol === 'http:' || url.protocol === 'https:') source = await openHttp(uri, url, options);
-  else throw new Error(`no reader for ${url.protocol} URIs is configured`);
-  const limited = limiter(uri, options);
+  else if (url.protocol === 's3:' || url.protocol === 'gs:') {
+    source = await openObjectUri(uri, url, options);
+    idleMs = options.idleTimeoutMs;
+  } else throw new Error(`no reader for ${url.protocol} URIs is configured`);
+  const limited = limiter(uri, options, idleMs);
   pipeline(source, limited, () => undefined);
-  if (options.signal) {
-    if (options.signal.aborted) limited.destroy(options.signal.reason as Error);
-    else addAbortSignal(options.signal, limited);
+  const { signal } = options;
+  if (signal) {
+    // The reader fails with the signal's own reason (a CancelledFailure in an activity), not a bare AbortError.
+    const abort = () => limited.destroy(signal.reason as Error);
+    if (signal.aborted) abort();
+    else {
+      signal.addEventListener('abort', abort, { once: true });
+      limited.once('close', () => signal.removeEventListener('abort', abort));
+    }
   }
   return limited;
 }

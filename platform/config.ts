@@ -7,6 +7,7 @@ import type { CatalogLocation } from '../catalog/db.js';
 import { normaliseRoot, parseNetwork, READ_SCHEMES, type ReadPolicy, type ReadScheme } from '../core/uri-policy.js';
 import { parseRuntimeTargets, RuntimeTargetsError, type RuntimeTargets } from '../runtimes/targets.js';
 import { workerTuning, workerTuningEnv, type WorkerTuning } from './worker-tuning.js';
+import { objectStoreEnv, objectStoreSettings, readBuckets } from './object-store-settings.js';
 
 /**
  * Every setting comes from the environment, so the same code runs on a laptop (embedded defaults), on a
@@ -58,6 +59,7 @@ const envSchema = z.object({
   STEWARD_RUNTIME_PORT: z.string().optional(),
   STEWARD_BATCH_OUTPUT_DIR: z.string().min(1).optional(),
   ...workerTuningEnv,
+  ...objectStoreEnv,
 });
 
 /** Every variable Steward reads; docker-compose.yml is checked against this list. */
@@ -158,11 +160,18 @@ function readSettings(e: z.output<typeof envSchema>): ReadSettings {
     if (bad.length) throw new ConfigError(`invalid configuration: STEWARD_ALLOW_PRIVATE_NETWORKS: ${bad.join(', ')} is not an address or CIDR range (or use true / false)`);
   }
   const hosts = list(e.STEWARD_READ_HOSTS, ',').map((h) => h.toLowerCase());
+  let buckets: ReturnType<typeof readBuckets>;
+  try {
+    buckets = readBuckets(e, schemes);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
   return {
-    policy: { roots: roots.map(readRoot), schemes: schemes as ReadScheme[], hosts: hosts.length ? hosts : null, privateNetworks },
+    policy: { roots: roots.map(readRoot), schemes: schemes as ReadScheme[], hosts: hosts.length ? hosts : null, privateNetworks, ...(buckets.length ? { buckets } : {}) },
     maxArtifactBytes: e.STEWARD_MAX_ARTIFACT_BYTES,
     maxDatasetBytes: e.STEWARD_MAX_DATASET_BYTES,
     idleTimeoutMs: e.STEWARD_READ_IDLE_TIMEOUT_SECONDS * 1000,
+    objectStores: objectStoreSettings(e),
   };
 }
 

@@ -4,6 +4,7 @@ import { ensureTemporalCli, TemporalCliNotFoundError } from '../platform/tempora
 import { findPostgresBinDir } from '../test/harness/postgres-cluster.js';
 import { ensureJavaTestServer, TestServerNotFoundError } from '../test/harness/java-test-server.js';
 import { ensureMlserver } from '../test/harness/mlserver.js';
+import { ensureObjectStoreServers } from '../test/harness/object-stores.js';
 import { ensurePythonReference } from '../test/harness/python-reference.js';
 import { PythonVenvError } from '../test/harness/python-venv.js';
 
@@ -12,7 +13,8 @@ import { PythonVenvError } from '../test/harness/python-venv.js';
  * is found or built (see platform/temporal-cli.ts); the time-skipping test server of the workflow tests is found or
  * installed from Maven Central (see test/harness/java-test-server.ts); MLServer's virtual environment and the
  * Python reference implementations' one (scikit-learn, fairlearn, scipy, Evidently, picklescan) are created
- * once (see test/harness/mlserver.ts); PostgreSQL server binaries are installed from Debian's
+ * once (see test/harness/mlserver.ts), and so is the object stores' one (moto, gcp-storage-emulator; see
+ * test/harness/object-stores.ts); PostgreSQL server binaries are installed from Debian's
  * packages when missing and we may (root with apt-get), unless DATABASE_URL points at a server already.
  */
 const say = (m: string) => process.stderr.write(`[test-tools] ${m}\n`);
@@ -40,6 +42,8 @@ try {
   say(`MLServer: ${mlserver.mlserver} (${mlserver.source})`);
   const reference = await ensurePythonReference({ say });
   say(`Python reference implementations: ${reference.python} (${reference.source})`);
+  const stores = await ensureObjectStoreServers({ say });
+  say(`object stores (moto, gcp-storage-emulator): ${stores.bin} (${stores.source})`);
 } catch (err) {
   if (!(err instanceof PythonVenvError)) throw err;
   say(err.message);
