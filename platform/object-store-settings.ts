@@ -9,10 +9,10 @@ import { parseBucketGrant, type BucketGrant, type ObjectStoreScheme } from '../c
  */
 export const objectStoreEnv = {
   STEWARD_READ_BUCKETS: z.string().optional(),
-  STEWARD_S3_ENDPOINT: z.url({ error: 'must be a URL, e.g. https://minio.internal:9000' }).optional(),
+  STEWARD_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://minio.internal:9000' }).optional(),
   STEWARD_S3_REGION: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be a region name, e.g. eu-west-1').optional(),
   STEWARD_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
-  STEWARD_GCS_ENDPOINT: z.url({ error: 'must be a URL, e.g. http://127.0.0.1:9023' }).optional(),
+  STEWARD_GCS_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://127.0.0.1:9023' }).optional(),
   STEWARD_GCS_ENDPOINT_AUTH: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
 };
 
