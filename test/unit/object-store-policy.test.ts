@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { assertReadable, manifestUris } from '../../api/uri-check.js';
 import { openUriRefusal, parseBucketGrant, readUriRefusal, type ReadPolicy } from '../../core/uri-policy.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 
@@ -49,6 +50,20 @@ describe('the bucket allow-list (static rules)', () => {
     expect(refusal?.problem).toContain('STEWARD_READ_SCHEMES');
     // Once enabled, the static check at registration judges the bucket too.
     expect(readUriRefusal('s3://lake/secrets/x.csv', policy)?.rule).toBe('read-buckets');
+  });
+
+  it('answers registration with a 400 naming the field whose object lies outside the buckets', () => {
+    const manifest = { artifacts: [{ uri: 'gs://models.example.com/credit/model.onnx' }], referenceDataset: { uri: 's3://lake/other/reference.parquet' } };
+    let thrown: unknown;
+    try {
+      assertReadable(manifestUris(manifest), policy);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ statusCode: 400, code: 'uri_not_allowed' });
+    const issues = (thrown as { issues: { field: string; problem: string }[] }).issues;
+    expect(issues.map((i) => i.field)).toEqual(['body.referenceDataset.uri']);
+    expect(issues[0]!.problem).toContain('STEWARD_READ_BUCKETS');
   });
 
   it('parses bucket entries and says what is wrong with a bad one', () => {
