@@ -18,10 +18,20 @@ export const MISSING = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#Q
 
 const INFINITY = /^[+-]?(inf|infinity)$/i;
 
+/** Values per block of a numerical column: 512 KiB. */
+const BLOCK = 65_536;
+
 export class ColumnBuilder {
+  /**
+   * Full blocks, then the one being filled. Blocks rather than one doubling array: growing by copying
+   * allocates twice the column's size in passing, and every large allocation makes V8 collect garbage.
+   */
+  private readonly blocks: Float64Array[] = [];
   private numbers = new Float64Array(1024);
   private count = 0;
   private readonly labels: string[] = [];
+  /** The column as another thread built it (adopt). */
+  private adopted: ColumnValues | undefined;
 
   constructor(
     readonly spec: DriftColumnSpec,
@@ -56,12 +66,27 @@ export class ColumnBuilder {
   /** A number already parsed; Evidently drops NaN and ±Infinity before comparing, and so do we. */
   addNumber(value: number): void {
     if (!Number.isFinite(value)) return;
-    if (this.count === this.numbers.length) {
+    if (this.count === this.numbers.length) this.more();
+    this.numbers[this.count++] = value;
+  }
+
+  /** addNumber(values[at]), for hot loops: a double passed to a call that is not inlined costs an allocation. */
+  addFrom(values: Float64Array, at: number): void {
+    if (!Number.isFinite(values[at]!)) return;
+    if (this.count === this.numbers.length) this.more();
+    this.numbers[this.count++] = values[at]!;
+  }
+
+  private more(): void {
+    if (this.numbers.length < BLOCK) {
       const grown = new Float64Array(this.numbers.length * 2);
       grown.set(this.numbers);
       this.numbers = grown;
+      return;
     }
-    this.numbers[this.count++] = value;
+    this.blocks.push(this.numbers);
+    this.numbers = new Float64Array(BLOCK);
+    this.count = 0;
   }
 
   /** Text in a numerical column: pandas' float parser skips surrounding spaces (" 1.5" is 1.5). */
@@ -75,8 +100,24 @@ export class ColumnBuilder {
     this.addNumber(value);
   }
 
+  /** Takes the column as built elsewhere (a reader thread) in place of anything added here. */
+  adopt(values: ColumnValues): void {
+    if (values.kind !== this.spec.kind) throw new Error(`column ${this.spec.name}: a ${values.kind} column built for a ${this.spec.kind} one`);
+    this.adopted = values;
+  }
+
   build(): ColumnValues {
-    return this.spec.kind === 'numerical' ? { kind: 'numerical', values: this.numbers.slice(0, this.count) } : { kind: 'categorical', values: this.labels };
+    if (this.adopted) return this.adopted;
+    if (this.spec.kind === 'categorical') return { kind: 'categorical', values: this.labels };
+    const values = new Float64Array(this.blocks.length * BLOCK + this.count);
+    this.blocks.forEach((block, i) => values.set(block, i * BLOCK));
+    values.set(this.numbers.subarray(0, this.count), this.blocks.length * BLOCK);
+    // The builder is done: its blocks go now, so building column after column never holds two copies of all.
+    this.adopted = { kind: 'numerical', values };
+    this.blocks.length = 0;
+    this.numbers = new Float64Array(0);
+    this.count = 0;
+    return this.adopted;
   }
 }
 

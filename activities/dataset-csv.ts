@@ -1,46 +1,32 @@
 import { type ColumnBuilder, DatasetProblem, MISSING } from './dataset-columns.js';
 
+import { decimalInto } from './decimal-bytes.js';
+
 /**
  * A streaming CSV reader (RFC 4180: a header row, comma-separated, fields optionally in double quotes with ""
  * for a quote, LF or CRLF line ends, a leading UTF-8 BOM dropped, empty lines skipped) that writes the wanted
- * columns straight into their builders. It scans bytes and parses plain decimal numbers from them without
- * making a string or a row object per cell; this is what makes a 100-column file read at disk speed rather
- * than at the speed of a general parser's per-record objects.
- *
- * Numbers: a plain decimal with at most 15 significant digits and a small exponent is m * 10^k with both
- * factors exact, so one multiplication or division gives the correctly rounded double (Clinger's fast path);
- * anything else goes through Number(), which is correctly rounded too. Either way the result is the double
- * nearest to the text, as Number() and Python's float() give.
+ * columns straight into their builders. It scans bytes and, in the same pass, parses the numbers of numerical
+ * columns from them (decimal-bytes.ts) without making a string or a row object per cell; this is what makes a
+ * 100-column file read at disk speed rather than at the speed of a general parser's per-record objects.
+ * Numbers come out exactly as Number() (and Python's float()) reads the text.
  */
 
 const COMMA = 44;
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;
-const SPACE = 32;
-const TAB = 9;
-const MINUS = 45;
-const PLUS = 43;
-const DOT = 46;
-const ZERO = 48;
-const NINE = 57;
-const LOWER_E = 101;
-const UPPER_E = 69;
 
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-/** 10^15: every integer below it is exact in a double, and so is its product with 10. */
-const MANTISSA_LIMIT = 1e15;
+/** Field flags: quoted, quoted with "" escapes, a number already parsed into `values`. */
+const QUOTED = 1;
+const ESCAPED = 2;
+const PARSED = 4;
 
-/** Node's Buffer method behind toString('latin1'), without its argument checks (hot: most cells come here). */
-interface Latin1 {
-  latin1Slice(start: number, end: number): string;
-}
-
-/** Field boundaries of one record: start, end and flags (1 = quoted, 2 = quoted with "" escapes) per field. */
+/** Field boundaries of one record: start, end, flags and the parsed number (if PARSED) per field. */
 interface Fields {
   starts: Int32Array;
   ends: Int32Array;
   flags: Uint8Array;
+  values: Float64Array;
   count: number;
 }
 
@@ -49,10 +35,12 @@ function grow(fields: Fields): void {
   const starts = new Int32Array(size);
   const ends = new Int32Array(size);
   const flags = new Uint8Array(size);
+  const values = new Float64Array(size);
   starts.set(fields.starts);
   ends.set(fields.ends);
   flags.set(fields.flags);
-  Object.assign(fields, { starts, ends, flags });
+  values.set(fields.values);
+  Object.assign(fields, { starts, ends, flags, values });
 }
 
 export class CsvColumns {
@@ -60,7 +48,9 @@ export class CsvColumns {
   private header: string[] | undefined;
   /** The builder of each field position of the header, or undefined for a column not asked for. */
   private sinks: (ColumnBuilder | undefined)[] = [];
-  private readonly fields: Fields = { starts: new Int32Array(128), ends: new Int32Array(128), flags: new Uint8Array(128), count: 0 };
+  /** 1 at the field positions of numerical columns (parsed while scanning), 0 elsewhere; empty before the header. */
+  private numeric = new Uint8Array(0);
+  private readonly fields: Fields = { starts: new Int32Array(128), ends: new Int32Array(128), flags: new Uint8Array(128), values: new Float64Array(128), count: 0 };
   private first = true;
   /** Data rows delivered so far (row numbers in messages count data rows from 1). */
   rows = 0;
@@ -71,7 +61,15 @@ export class CsvColumns {
   ) {}
 
   push(chunk: Buffer): void {
-    let buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    let buf = chunk;
+    if (this.carry && !this.first) {
+      // Finish the unfinished record with the chunk's first line, so the chunk itself is scanned where it
+      // lies rather than copied behind the carry (a copy per chunk is a large allocation per chunk).
+      const nl = chunk.indexOf(LF);
+      const head = nl < 0 ? undefined : Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      const used = head ? this.scan(head, false) : 0;
+      buf = head && used === head.length ? chunk.subarray(nl + 1) : Buffer.concat([(head ?? this.carry).subarray(used), chunk.subarray(head ? nl + 1 : 0)]);
+    } else if (this.carry) buf = Buffer.concat([this.carry, chunk]);
     if (this.first) {
       if (buf.length < 3) {
         this.carry = buf;
@@ -137,7 +135,7 @@ export class CsvColumns {
             return -1;
           }
           if (p + 1 < n && buf[p + 1] === QUOTE) {
-            escaped = 2;
+            escaped = ESCAPED;
             p += 2;
             continue;
           }
@@ -146,23 +144,29 @@ export class CsvColumns {
         }
         fields.starts[f] = pos + 1;
         fields.ends[f] = p;
-        fields.flags[f] = 1 | escaped;
+        fields.flags[f] = QUOTED | escaped;
         pos = p + 1;
         if (pos < n && buf[pos] !== COMMA && buf[pos] !== LF && buf[pos] !== CR) {
           throw new DatasetProblem(`${this.uri}: row ${this.rows + 1}: characters after the closing quote of field ${f + 1}`);
         }
       } else {
         let p = pos;
+        let flag = 0;
+        if (f < this.numeric.length && this.numeric[f] === 1) {
+          p = decimalInto(buf, pos, n, fields.values, f);
+          if (!Number.isNaN(fields.values[f])) flag = PARSED;
+        }
         // Unquoted: up to the next comma or line end (a quote inside is kept as text, as pandas keeps it).
         while (p < n) {
           const b = buf[p]!;
           if (b === COMMA || b === LF || b === CR) break;
+          flag = 0;
           p++;
         }
         if (p >= n && !last) return -1;
         fields.starts[f] = pos;
         fields.ends[f] = p;
-        fields.flags[f] = 0;
+        fields.flags[f] = flag;
         pos = p;
       }
       if (pos >= n) return n;
@@ -179,7 +183,7 @@ export class CsvColumns {
   private text(buf: Buffer, f: number): string {
     const fields = this.fields;
     const s = buf.toString('utf8', fields.starts[f], fields.ends[f]);
-    return fields.flags[f]! & 2 ? s.replaceAll('""', '"') : s;
+    return fields.flags[f]! & ESCAPED ? s.replaceAll('""', '"') : s;
   }
 
   private deliver(buf: Buffer): void {
@@ -199,6 +203,7 @@ export class CsvColumns {
         else this.sinks[at] = builder;
       }
       if (absent.length) throw new DatasetProblem(`${this.uri}: no column ${absent.join(', ')} (the model's input fields)`);
+      this.numeric = Uint8Array.from(this.sinks, (sink) => (sink?.spec.kind === 'numerical' ? 1 : 0));
       return;
     }
     const row = ++this.rows;
@@ -209,90 +214,12 @@ export class CsvColumns {
     for (let f = 0; f < fields.count; f++) {
       const sink = sinks[f];
       if (sink === undefined) continue;
-      if (sink.spec.kind === 'categorical') {
+      const flag = fields.flags[f]!;
+      if (flag & PARSED) sink.addFrom(fields.values, f);
+      else if (sink.spec.kind === 'categorical') {
         const label = this.text(buf, f);
         if (!MISSING.has(label)) sink.add(label, row);
-      } else if (fields.flags[f]! & 2) {
-        sink.addNumberText(this.text(buf, f), row);
-      } else {
-        this.number(buf, fields.starts[f]!, fields.ends[f]!, sink, row);
-      }
+      } else sink.addNumberText(this.text(buf, f), row);
     }
-  }
-
-  /** A numerical cell: the fast path for plain decimals, else the builder's text rules (missing markers, inf). */
-  private number(buf: Buffer, from: number, to: number, sink: ColumnBuilder, row: number): void {
-    let s = from;
-    let e = to;
-    while (s < e && (buf[s] === SPACE || buf[s] === TAB)) s++;
-    while (e > s && (buf[e - 1] === SPACE || buf[e - 1] === TAB)) e--;
-    if (s === e) return; // empty: missing
-    let p = s;
-    let negative = false;
-    if (buf[p] === MINUS || buf[p] === PLUS) {
-      negative = buf[p] === MINUS;
-      p++;
-    }
-    let mantissa = 0;
-    let digits = 0; // digits of the mantissa, leading zeros excluded
-    let scale = 0; // power of ten from digits after the point and digits dropped
-    let exact = true;
-    let seen = false;
-    let b = buf[p];
-    while (p < e && b! >= ZERO && b! <= NINE) {
-      seen = true;
-      if (mantissa !== 0 || b !== ZERO) {
-        if (mantissa < MANTISSA_LIMIT / 10) {
-          mantissa = mantissa * 10 + (b! - ZERO);
-          digits++;
-        } else exact = false;
-      }
-      p++;
-      b = buf[p];
-    }
-    if (p < e && b === DOT) {
-      p++;
-      b = buf[p];
-      while (p < e && b! >= ZERO && b! <= NINE) {
-        seen = true;
-        if (mantissa !== 0 || b !== ZERO) {
-          if (mantissa < MANTISSA_LIMIT / 10) {
-            mantissa = mantissa * 10 + (b! - ZERO);
-            digits++;
-            scale--;
-          } else exact = false;
-        } else scale--;
-        p++;
-        b = buf[p];
-      }
-    }
-    if (seen && p < e && (b === LOWER_E || b === UPPER_E)) {
-      p++;
-      let expNegative = false;
-      if (p < e && (buf[p] === MINUS || buf[p] === PLUS)) {
-        expNegative = buf[p] === MINUS;
-        p++;
-      }
-      let exponent = 0;
-      let expDigits = 0;
-      while (p < e && buf[p]! >= ZERO && buf[p]! <= NINE && exponent < 100000) {
-        exponent = exponent * 10 + (buf[p]! - ZERO);
-        expDigits++;
-        p++;
-      }
-      if (expDigits === 0) seen = false;
-      scale += expNegative ? -exponent : exponent;
-    }
-    if (!seen || p !== e) {
-      // Not a plain decimal: a missing marker, inf, something Number() reads (e.g. 0x1f), or not a number.
-      sink.addNumberText(buf.toString('utf8', from, to), row);
-      return;
-    }
-    if (exact && digits <= 15 && scale >= -22 && scale <= 22) {
-      const magnitude = mantissa === 0 ? 0 : scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
-      sink.addNumber(negative ? -magnitude : magnitude);
-      return;
-    }
-    sink.addNumber(Number((buf as unknown as Latin1).latin1Slice(s, e)));
   }
 }

@@ -8,7 +8,7 @@ import type { DriftColumnSpec } from '../core/drift.js';
 import type { ColumnValues } from './drift/index.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ColumnBuilder, DatasetProblem } from './dataset-columns.js';
-import { CsvColumns } from './dataset-csv.js';
+import { CsvThreadColumns } from './dataset-csv-thread.js';
 import { readParquetColumns, wholeBuffer } from './dataset-parquet.js';
 import { openUri, type ReadOptions } from './read-uri.js';
 
@@ -150,6 +150,7 @@ export async function loadDataset(uri: string, columns: readonly DriftColumnSpec
   const hash = createHash('sha256');
   const builders = columns.map((c) => new ColumnBuilder(c, uri));
   let rows: number;
+  let csv: CsvThreadColumns | undefined;
   try {
     if (format === 'parquet') {
       const chunks: Buffer[] = [];
@@ -161,17 +162,18 @@ export async function loadDataset(uri: string, columns: readonly DriftColumnSpec
       chunks.length = 0;
       rows = await readParquetColumns(uri, wholeBuffer(bytes), builders);
     } else {
-      const reader = format === 'csv' ? new CsvColumns(uri, builders) : new JsonLinesColumns(uri, builders);
+      const reader = format === 'csv' ? (csv = new CsvThreadColumns(uri, builders)) : new JsonLinesColumns(uri, builders);
       for await (const chunk of source) {
         hash.update(chunk as Buffer);
-        reader.push(chunk as Buffer);
+        await reader.push(chunk as Buffer);
       }
-      reader.end();
+      await reader.end();
       rows = reader.rows;
     }
   } catch (err) {
     throw readProblem(uri, 'read', err, options);
   } finally {
+    csv?.close();
     source.destroy();
   }
   if (rows === 0) throw new DatasetProblem(`${uri}: has no data rows`);
