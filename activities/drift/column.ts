@@ -144,12 +144,24 @@ class NumericalColumn implements PreparedNumericalColumn {
 /** The finite values (in a new array: the column sorts it in place later) with their minimum and maximum. */
 function finiteValues(values: Float64Array | readonly number[]): { readonly values: Float64Array; readonly min: number; readonly max: number } {
   const n = values.length;
-  const out = new Float64Array(n);
+  let out = new Float64Array(0);
   let k = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   if (values instanceof Float64Array) {
-    // One monomorphic loop for the common case; v - v is 0 exactly when v is finite (NaN for NaN and ±Infinity).
+    // One read-only pass, then a native copy when nothing is missing (the common case, and twice as fast as
+    // copying value by value); v - v is 0 exactly when v is finite (NaN for NaN and ±Infinity).
+    let missing = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (v - v !== 0) missing++;
+    }
+    if (missing === 0) return n === 0 ? { values: new Float64Array(0), min: Number.NaN, max: Number.NaN } : { values: values.slice(), min, max };
+    min = Number.POSITIVE_INFINITY;
+    max = Number.NEGATIVE_INFINITY;
+    out = new Float64Array(n - missing);
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
       if (v - v === 0) {
@@ -159,6 +171,7 @@ function finiteValues(values: Float64Array | readonly number[]): { readonly valu
       }
     }
   } else {
+    out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const v: unknown = values[i];
       if (typeof v === 'number' && Number.isFinite(v)) {
@@ -169,7 +182,7 @@ function finiteValues(values: Float64Array | readonly number[]): { readonly valu
     }
   }
   if (k === 0) return { values: new Float64Array(0), min: Number.NaN, max: Number.NaN };
-  return { values: k === n ? out : out.slice(0, k), min, max };
+  return { values: k === out.length ? out : out.slice(0, k), min, max };
 }
 
 function prepareNumerical(values: Float64Array | readonly number[]): PreparedNumericalColumn {

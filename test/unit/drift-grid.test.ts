@@ -125,6 +125,25 @@ describe('KS and Wasserstein on the reference grid, against the merge of two sor
   });
 });
 
+describe('numerical columns prepared without sorting', () => {
+  it('keep the finite values in arrival order with their minimum and maximum, from typed arrays and plain arrays', () => {
+    const input = [3, Number.NaN, -2, Number.POSITIVE_INFINITY, 7, Number.NEGATIVE_INFINITY, 0.5];
+    for (const values of [Float64Array.from(input), input, Float64Array.of(3, -2, 7, 0.5)]) {
+      const column = prepareColumn({ kind: 'numerical', values }) as PreparedNumericalColumn;
+      expect(Array.from(column.values)).toEqual([3, -2, 7, 0.5]);
+      expect([column.rows, column.min, column.max, column.isSorted]).toEqual([4, -2, 7, false]);
+      expect(Array.from(column.sorted)).toEqual([-2, 0.5, 3, 7]);
+      expect(column.isSorted).toBe(true);
+    }
+    const typed = Float64Array.of(1, 2, 3);
+    const column = prepareColumn({ kind: 'numerical', values: typed }) as PreparedNumericalColumn;
+    typed[0] = 99;
+    expect(column.values[0]).toBe(1);
+    const empty = prepareColumn({ kind: 'numerical', values: Float64Array.of(Number.NaN) }) as PreparedNumericalColumn;
+    expect([empty.rows, empty.min, empty.max]).toEqual([0, Number.NaN, Number.NaN]);
+  });
+});
+
 describe('histogram counts from unsorted values', () => {
   it('puts every value where the binary search over sorted values puts it: on edges, outside them, with repeated edges', () => {
     const random = seededRandom(5);
