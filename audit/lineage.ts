@@ -3,6 +3,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { RecordApprovalAttemptInput, RegisterVersionInput } from '../catalog/projection.js';
 import type { DeployInput, EndDeploymentInput } from '../core/deployment.js';
 import { isDriftStep, isWindowJudged } from '../core/evidence.js';
+import { retrainedFromDetail, type RetrainedFromDetail } from '../core/retrain-lineage.js';
 import type { StageTransition } from '../core/stages.js';
 import { lifecycleFacts, runFacts } from './bundle-facts.js';
 
@@ -22,7 +23,8 @@ export interface VersionLineage {
   readonly workflowId: string;
   readonly registeredBy: string;
   readonly registeredAt: string;
-  readonly parent: { readonly modelVersionId: string; readonly reason: string } | null;
+  /** The parent and, as the catalog's `retrained_from` edge has it, the trigger, runner, run and training data. */
+  readonly parent: ({ readonly modelVersionId: string } & Omit<RetrainedFromDetail, 'parent'>) | null;
   /** Template versions the lifecycle ran, in order (more than one after a migration). */
   readonly templates: readonly string[];
   readonly runs: number;
@@ -81,7 +83,7 @@ export function lineageOf(bundle: LineageSource): LineageReport {
       workflowId: facts.workflowId,
       registeredBy: registration?.registeredBy.id ?? 'unknown',
       registeredAt: registration?.at ?? '',
-      parent: registration?.lineage ? { modelVersionId: registration.lineage.parentModelVersionId, reason: registration.lineage.reason } : null,
+      parent: registration?.lineage ? parentOf(registration) : null,
       templates: facts.templates,
       runs: lifecycle.runs.length,
       stages: inputs<StageTransition>('recordStage'),
@@ -119,6 +121,21 @@ export function lineageOf(bundle: LineageSource): LineageReport {
   return { subject: versions[0]?.modelVersionId ?? '', versions, deployments };
 }
 
+function parentOf(registration: RegisterVersionInput): NonNullable<VersionLineage['parent']> {
+  const { parent, ...rest } = retrainedFromDetail(registration.lineage!, registration.registeredBy.id);
+  return { modelVersionId: parent, ...rest };
+}
+
+/** How a version was retrained, in one line: trigger and evidence, runner and run, training data. */
+function retrainedLine(p: NonNullable<VersionLineage['parent']>): string | null {
+  const parts = [
+    ...(p.trigger ? [`trigger ${p.trigger.kind}: ${p.trigger.evidence}`] : []),
+    ...(p.runner ? [`${p.runner} runner, run ${p.runKey}`] : []),
+    ...(p.trainingData.length ? [`trained on ${p.trainingData.join(', ')}`] : []),
+  ];
+  return parts.length ? `  ${parts.join('; ')}` : null;
+}
+
 /** The same report for people: one block per version, then the deployment timeline. */
 export function formatLineage(report: LineageReport): string {
   const lines = [`Lineage of ${report.subject} (from lifecycle histories)`];
@@ -127,6 +144,8 @@ export function formatLineage(report: LineageReport): string {
       '',
       `${v.modelVersionId}  registered by ${v.registeredBy} at ${v.registeredAt}${v.parent ? `, retrained from ${v.parent.modelVersionId}: ${v.parent.reason}` : ''}  (template ${v.templates.join(' → ')}, ${v.runs} run${v.runs === 1 ? '' : 's'})`,
     );
+    const retrained = v.parent && retrainedLine(v.parent);
+    if (retrained) lines.push(retrained);
     for (const s of v.stages) {
       const evidence = s.report ? `  [${s.report.kind} ${s.report.digest.slice(0, 12)}: ${JSON.stringify(s.report.summary)}]` : '';
       const stage = s.step && s.step !== s.stage ? `${s.stage}/${s.step}` : s.stage;

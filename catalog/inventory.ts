@@ -1,5 +1,6 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { CatalogSchema, DeploymentRow } from './schema.js';
+import { sql, type Expression, type ExpressionBuilder, type Selectable, type SqlBool } from 'kysely';
+import type { RetrainedFromDetail } from '../core/retrain-lineage.js';
+import type { CatalogSchema, DeploymentRow, LineageEdgesTable } from './schema.js';
 import type { CatalogDb } from './db.js';
 
 /** Read side of the catalog: search, the model page and "what was in production at time T". */
@@ -362,6 +363,30 @@ export async function productionPage(
   return { at: at.toISOString(), deployments, nextCursor: cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : null };
 }
 
+type LineageRow = Selectable<LineageEdgesTable>;
+
+const lineageView = (e: LineageRow) => ({ kind: e.kind, from: e.from_ref, to: e.to_version_id, detail: e.detail, at: e.at.toISOString() });
+
+/**
+ * The version's `retrained_from` edge as a page shows it. Edges written before the trigger and training were
+ * carried have only a reason: the rest is null (or empty), never guessed.
+ */
+function retrainedFromOf(edges: readonly LineageRow[], id: string): RetrainedFromDetail | null {
+  const edge = edges.find((e) => e.kind === 'retrained_from' && e.to_version_id === id);
+  if (!edge) return null;
+  const d = edge.detail as Partial<RetrainedFromDetail> & { reason?: string };
+  return {
+    reason: d.reason ?? '',
+    parent: d.parent ?? edge.from_ref,
+    parentWorkflowId: d.parentWorkflowId ?? null,
+    trigger: d.trigger ?? null,
+    runner: d.runner ?? null,
+    runKey: d.runKey ?? null,
+    trainingData: d.trainingData ?? [],
+    logDigest: d.logDigest ?? null,
+  };
+}
+
 /** Everything the catalog knows about one model: its versions, deployments, latest reports and lineage. */
 export async function modelPage(db: CatalogDb, name: string) {
   const model = await db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
@@ -398,7 +423,7 @@ export async function modelPage(db: CatalogDb, name: string) {
       summary: r.summary,
       at: r.at.toISOString(),
     })),
-    lineage: lineage.map((e) => ({ kind: e.kind, from: e.from_ref, to: e.to_version_id, detail: e.detail, at: e.at.toISOString() })),
+    lineage: lineage.map(lineageView),
   };
 }
 
@@ -438,7 +463,9 @@ export async function versionPage(db: CatalogDb, id: string) {
     })),
     reports: reports.map((r) => ({ kind: r.kind, digest: r.digest, summary: r.summary, at: r.at.toISOString() })),
     deployments: deployments.map(deploymentView),
-    lineage: lineage.map((e) => ({ kind: e.kind, from: e.from_ref, to: e.to_version_id, detail: e.detail, at: e.at.toISOString() })),
+    /** Where this version came from (parent, trigger and its evidence, runner, run, training data); null unless retrained. */
+    retrainedFrom: retrainedFromOf(lineage, id),
+    lineage: lineage.map(lineageView),
   };
 }
 

@@ -5,13 +5,15 @@ import type { Principal } from '../core/principal.js';
 import type { StageTransition } from '../core/stages.js';
 import type { ApprovalAttempt } from '../core/approval.js';
 import type { Deployment, DeployInput, EndDeploymentInput } from '../core/deployment.js';
+import { retrainedFromDetail, type RegisteredLineage } from '../core/retrain-lineage.js';
 
 export interface RegisterVersionInput {
   readonly workflowId: string;
   readonly modelVersionId: string;
   readonly manifest: ModelManifest;
   readonly registeredBy: Principal;
-  readonly lineage: { readonly parentModelVersionId: string; readonly reason: string } | null;
+  /** A retrained version's link to its parent; trigger and training only in histories recorded since they were carried. */
+  readonly lineage: RegisteredLineage | null;
   readonly at: string;
   /** The exact template version (`high-risk@1`); absent in histories recorded before templates. */
   readonly template?: string;
@@ -110,9 +112,18 @@ export function projection(db: CatalogDb) {
           description: f.description ?? null,
         })),
       );
+      const { lineage } = input;
+      // Data a training run used is an edge too (normally it is the manifest's training data as well), named by its run.
+      const runData = lineage?.training?.trainingData ?? [];
+      const trainedOn = [...m.trainingData, ...runData.filter((d) => !m.trainingData.some((t) => t.uri === d.uri))];
+      const runKey = lineage?.training?.runKey;
       const edges = [
-        ...(input.lineage ? [{ kind: 'retrained_from' as const, from_ref: input.lineage.parentModelVersionId, detail: { reason: input.lineage.reason } }] : []),
-        ...m.trainingData.map((d) => ({ kind: 'trained_on' as const, from_ref: d.uri, detail: { sha256: d.sha256 ?? null } })),
+        ...(lineage ? [{ kind: 'retrained_from' as const, from_ref: lineage.parentModelVersionId, detail: retrainedFromDetail(lineage, input.registeredBy.id) }] : []),
+        ...trainedOn.map((d) => ({
+          kind: 'trained_on' as const,
+          from_ref: d.uri,
+          detail: { sha256: d.sha256 ?? null, ...(runKey && runData.some((r) => r.uri === d.uri) ? { runKey } : {}) },
+        })),
         ...(m.referenceDataset ? [{ kind: 'reference_data' as const, from_ref: m.referenceDataset.uri, detail: { sha256: m.referenceDataset.sha256 ?? null } }] : []),
       ];
       // One statement: the model, the version and its child rows commit together. Child rows are idempotent on
@@ -137,7 +148,7 @@ export function projection(db: CatalogDb) {
             workflow_id: input.workflowId,
             manifest: json(m),
             registered_by: input.registeredBy.id,
-            parent_id: input.lineage?.parentModelVersionId ?? null,
+            parent_id: lineage?.parentModelVersionId ?? null,
             stage: 'register',
             created_at: at,
             updated_at: at,

@@ -15,7 +15,7 @@ export interface Lineage {
   readonly parentWorkflowId: string;
   readonly parentModelVersionId: string;
   readonly reason: string;
-  /** What started the retrain; absent for versions retrained before runners. */
+  /** What started the retrain; absent in children started before every retrain carried it (training only, then). */
   readonly trigger?: RetrainTrigger;
   /** How the version was trained (runner, run, training data, log); absent when it reuses its parent's artifacts. */
   readonly training?: TrainingLineage;

@@ -154,7 +154,12 @@ describe('the catalog as a projection of lifecycle histories', () => {
 
     const lineage = await api.call('GET', `/models/${champion.name}`, { token: auditor });
     expect(lineage.body.lineage).toContainEqual(
-      expect.objectContaining({ kind: 'retrained_from', from: parentId, to: childId, detail: { reason: 'new quarter of data' } }),
+      expect.objectContaining({
+        kind: 'retrained_from',
+        from: parentId,
+        to: childId,
+        detail: expect.objectContaining({ reason: 'new quarter of data', parent: parentId, trigger: { kind: 'manual', evidence: 'requested by erin' }, runner: null }),
+      }),
     );
   });
 

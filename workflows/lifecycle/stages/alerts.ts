@@ -3,9 +3,10 @@ import { stepAlerts, type BreachKind } from '../../../core/alerts.js';
 import type { Principal } from '../../../core/principal.js';
 import { STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
+import { requestAutomaticRetrain } from './retrain.js';
 
-/** Who asks for a retrain the alert policy starts. */
-const STEWARD_PRINCIPAL: Principal = { id: STEWARD, roles: [] };
+/** Lifecycles whose alerts ask for their retrain through the one retrain path before the alert is recorded. */
+const ONE_RETRAIN_PATH_PATCH = 'steward:alert-retrain-requested';
 
 /**
  * Runs one verdict (a window's, or a window's performance once labelled) through the template's alert policy.
@@ -21,14 +22,17 @@ export async function judgeAlerts(ctx: LifecycleContext, window: string, kinds: 
   state.monitor.alerts = step.state;
   if (!step.alert) return;
   const { severity, streak, kinds: seen } = step.alert;
-  const retrain = step.alert.retrain && !state.retrain.pending && !state.retrain.successor;
+  const reason = `${severity} alert: ${streak} breaching window${streak === 1 ? '' : 's'} in a row (${seen.join(', ')}); last: ${breaches.slice(0, 3).join('; ')}`;
+  const ask = () => requestAutomaticRetrain(ctx, { kind: 'alert', severity, breaches: [...breaches], window }, reason);
+  // Asked before the alert is recorded, so the record says whether a retrain was queued; lifecycles recorded
+  // before asked afterwards, taking the slot whatever had arrived meanwhile.
+  const askedFirst = step.alert.retrain && patched(ONE_RETRAIN_PATH_PATCH);
+  const retrain = step.alert.retrain && (askedFirst ? ask() === null : !state.retrain.pending && !state.retrain.successor);
   const detail = { window: { id: window }, severity, streak, kinds: seen, breaches, retrain };
   await ctx.record({ stage: state.stage, step: 'alert', outcome: 'raised', detail }, STEWARD);
   await ctx.notify(`alert/${state.seq}`, 'monitor.alert', { ...detail, window });
-  if (retrain) {
-    state.retrain.pending = {
-      requestedBy: STEWARD_PRINCIPAL,
-      reason: `${severity} alert: ${streak} breaching window${streak === 1 ? '' : 's'} in a row (${seen.join(', ')}); last: ${breaches.slice(0, 3).join('; ')}`,
-    };
-  }
+  if (retrain && !askedFirst) state.retrain.pending = { requestedBy: LEGACY_REQUESTER, reason };
 }
+
+/** Who asked in lifecycles recorded before the one retrain path (their requests carried no trigger). */
+const LEGACY_REQUESTER: Principal = { id: STEWARD, roles: [] };

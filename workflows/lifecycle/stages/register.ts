@@ -10,7 +10,8 @@ export async function run(ctx: LifecycleContext): Promise<void> {
     modelVersionId: ctx.versionId,
     manifest,
     registeredBy,
-    lineage: lineage ? { parentModelVersionId: lineage.parentModelVersionId, reason: lineage.reason } : null,
+    // The whole link (trigger, runner, run, training data): the catalog's lineage edges carry it.
+    lineage: lineage ?? null,
     at: ctx.now(),
     ...(template !== undefined ? { template } : {}),
   });

@@ -39,34 +39,40 @@ export function retrainSlice(resume: LifecycleCheckpoint | undefined): RetrainSl
 }
 
 export function handle(ctx: LifecycleContext): void {
-  const { state } = ctx;
   setHandler(retrainSignal, async (request) => {
-    const problem =
-      request.refused ??
-      (state.stage !== 'monitor'
-        ? `only a version in the monitor stage can be retrained (stage ${state.stage})`
-        : state.retrain.pending || (ctx.requestsAnswered && state.retrain.successor)
-          ? 'a retrain is already under way'
-          : null);
+    const problem = requestRetrain(ctx, request);
     if (problem) return ctx.refuse('retrain', request.requestedBy, request.reason, problem);
-    state.retrain.pending = request;
   });
 }
 
 /**
- * For the monitor's alert policy (and any other automatic trigger): asks for a retrain with its trigger as
- * evidence. Returns null when the retrain is queued (the monitor loop runs it next), or why it is not: the
- * version is not in its monitor stage, a retrain is already under way, or the template's minimum interval
- * since the last retrain has not passed. The caller records the answer with its own verdict.
+ * The one way a retrain is asked for, whoever asks: a person (the retrain signal), a drift verdict, an alert
+ * or the template's schedule (those through `requestAutomaticRetrain`). Queues it for the monitor loop and
+ * returns null, or returns why not: refused by the API already, not in the monitor stage, or a retrain already
+ * under way. The template's minimum interval is judged when the retrain runs, so its refusal is recorded there.
  */
-export function requestRetrain(ctx: LifecycleContext, trigger: Exclude<RetrainTrigger, { kind: 'manual' }>, reason: string): string | null {
-  const { state, plan } = ctx;
-  if (state.stage !== 'monitor') return `only a version in the monitor stage can be retrained (stage ${state.stage})`;
-  if (state.retrain.pending || state.retrain.successor) return 'a retrain is already under way';
-  const tooSoon = tooSoonBecause(state.retrain.lastRetrainAt, plan.retrain.minIntervalMs ?? null, Date.now());
-  if (tooSoon) return tooSoon;
-  state.retrain.pending = { requestedBy: STEWARD_PRINCIPAL, reason, trigger };
-  return null;
+export function requestRetrain(ctx: LifecycleContext, request: RetrainRequest): string | null {
+  const { state } = ctx;
+  // Steward never starts a second successor; a person's request is refused for one only where requests are answered.
+  const successorBlocks = request.requestedBy.id === STEWARD || ctx.requestsAnswered;
+  const problem =
+    request.refused ??
+    (state.stage !== 'monitor'
+      ? `only a version in the monitor stage can be retrained (stage ${state.stage})`
+      : state.retrain.pending || (successorBlocks && state.retrain.successor)
+        ? 'a retrain is already under way'
+        : null);
+  if (problem === null) state.retrain.pending = request;
+  return problem;
+}
+
+/** Lifecycles whose automatic requests carry their trigger (before, the retrain inferred it from the last drift verdict). */
+const TRIGGER_CARRIED_PATCH = 'steward:retrain-trigger-carried';
+
+/** A retrain Steward asks for on drift, an alert or the schedule, with its trigger as evidence: `requestRetrain`'s answer. */
+export function requestAutomaticRetrain(ctx: LifecycleContext, trigger: Exclude<RetrainTrigger, { kind: 'manual' }>, reason: string): string | null {
+  const carried = trigger.kind === 'schedule' || patched(TRIGGER_CARRIED_PATCH);
+  return requestRetrain(ctx, { requestedBy: STEWARD_PRINCIPAL, reason, ...(carried ? { trigger } : {}) });
 }
 
 /**
@@ -88,7 +94,7 @@ export function checkSchedule(ctx: LifecycleContext): void {
   if (wait === null || wait > 0 || retrain.pending || retrain.successor) return;
   const everyMs = ctx.plan.retrain.schedule!.everyMs;
   const days = Math.round((everyMs / 86_400_000) * 100) / 100;
-  retrain.pending = { requestedBy: STEWARD_PRINCIPAL, reason: `scheduled retrain (every ${days} days)`, trigger: { kind: 'schedule', due: ctx.now(), everyMs } };
+  requestAutomaticRetrain(ctx, { kind: 'schedule', due: ctx.now(), everyMs }, `scheduled retrain (every ${days} days)`);
 }
 
 /** The request's trigger; requests recorded before triggers were carried are drift (when Steward asked) or manual. */
@@ -172,7 +178,9 @@ export async function run(ctx: LifecycleContext, request: RetrainRequest): Promi
     parentWorkflowId: workflowId,
     parentModelVersionId: versionId,
     reason: request.reason,
-    ...(training ? { trigger, training } : {}),
+    // The trigger whether or not a runner trained the version: the catalog's lineage edge shows it.
+    trigger,
+    ...(training ? { training } : {}),
   };
   const childInput: LifecycleInput = {
     manifest: childManifest,

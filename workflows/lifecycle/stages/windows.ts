@@ -4,7 +4,6 @@ import type { BreachKind } from '../../../core/alerts.js';
 import { driftColumns, type DriftSummary } from '../../../core/drift.js';
 import type { LifecycleCheckpoint } from '../../../core/lifecycle.js';
 import { judgeWindowByKind, windowRef, type Observation } from '../../../core/observation.js';
-import type { Principal } from '../../../core/principal.js';
 import { computeTaskQueue } from '../../../core/task-queues.js';
 import { labelsSignal, observationSignal } from '../../messages.js';
 import { STEWARD } from '../proxies.js';
@@ -12,17 +11,15 @@ import type { LifecycleContext } from '../context.js';
 import { judgeAlerts } from './alerts.js';
 import { NO_ALERTS } from '../../../core/alerts.js';
 import { labelsArrived } from './labels.js';
+import { requestAutomaticRetrain } from './retrain.js';
 import type { MonitorSlice } from './monitor.js';
+import { runBudgetReached } from './run-budget.js';
 
 /** Reported by the scoring gateway (api/gateway/observation.ts): its sample and outputs are in the request log. */
 const GATEWAY_REPORTER = 'gateway';
 
-/** Events after which a monitor run continues-as-new; the rest of the server's 4,096 is room for one window's work. */
-export const RUN_EVENT_BUDGET = 3_000;
 /** How many window ids a checkpoint carries so that a retried report is still recognised in the next run. */
 export const WINDOW_IDS_REMEMBERED = 200;
-/** Who asks for a retrain the template starts on its own (on drift). */
-const STEWARD_PRINCIPAL: Principal = { id: STEWARD, roles: [] };
 
 /** Observed windows arrive in deploy phases and in the monitor loop; each id is judged once. */
 export function handle(ctx: LifecycleContext): void {
@@ -101,7 +98,7 @@ export async function judgeWindows(ctx: LifecycleContext): Promise<string[]> {
     }
     await judgeAlerts(ctx, window.id, kinds, said);
     // A flood of windows must not hold a monitor run open: at the budget the rest wait in the checkpoint (monitor.ts).
-    if (ctx.state.stage === 'monitor' && workflowInfo().historyLength >= RUN_EVENT_BUDGET && patched('steward:monitor-run-events')) break;
+    if (ctx.state.stage === 'monitor' && runBudgetReached()) break;
   }
   return breaches;
 }
@@ -185,13 +182,16 @@ const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
 /** `retrain.onDrift` of templates without an alert policy (with one, the policy decides). */
 function retrainOnDrift(ctx: LifecycleContext, window: Observation, summary: DriftSummary): void {
-  const { plan, state } = ctx;
-  if (!summary.drifted || !plan.retrain.onDrift || plan.monitor.alerts || state.stage !== 'monitor' || state.retrain.pending || state.retrain.successor) return;
+  if (ctx.plan.monitor.alerts) return;
+  requestDriftRetrain(ctx, window, summary);
+}
+
+/** A drifted window asks for a retrain when the template retrains on drift (in the monitor stage, none under way). */
+function requestDriftRetrain(ctx: LifecycleContext, window: Observation, summary: DriftSummary): void {
+  if (!summary.drifted || !ctx.plan.retrain.onDrift) return;
   const columns = summary.driftedColumns;
-  state.retrain.pending = {
-    requestedBy: STEWARD_PRINCIPAL,
-    reason: `feature drift in window ${window.id}: ${columns.length} of ${summary.columnsCompared} columns drifted (${columns.slice(0, 5).join(', ')}${columns.length > 5 ? ', …' : ''})`,
-  };
+  const reason = `feature drift in window ${window.id}: ${columns.length} of ${summary.columnsCompared} columns drifted (${columns.slice(0, 5).join(', ')}${columns.length > 5 ? ', …' : ''})`;
+  requestAutomaticRetrain(ctx, { kind: 'drift', window: window.id, driftedColumns: columns }, reason);
 }
 
 /**
@@ -223,12 +223,6 @@ async function judgeDrift(ctx: LifecycleContext, window: Observation, sample: No
   const { summary, report } = result;
   state.monitor.lastDrift = { at: ctx.now(), window: window.id, outcome: summary.drifted ? 'drifted' : 'passed', share: summary.share, driftedColumns: summary.driftedColumns };
   await ctx.record({ stage: state.stage, step: 'drift', outcome: summary.drifted ? 'drifted' : 'passed', detail: { ...about, ...summary } }, STEWARD, { report });
-  if (summary.drifted && plan.retrain.onDrift && state.stage === 'monitor' && !state.retrain.pending && !state.retrain.successor) {
-    const columns = summary.driftedColumns;
-    state.retrain.pending = {
-      requestedBy: STEWARD_PRINCIPAL,
-      reason: `feature drift in window ${window.id}: ${columns.length} of ${summary.columnsCompared} columns drifted (${columns.slice(0, 5).join(', ')}${columns.length > 5 ? ', …' : ''})`,
-    };
-  }
+  requestDriftRetrain(ctx, window, summary);
   return summary;
 }
