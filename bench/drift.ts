@@ -34,13 +34,14 @@ import { ensurePythonReference } from '../test/harness/python-reference.js';
  *    each in its own process so that each peak RSS is its own. The verdicts of both are compared.
  *
  * The Python side is the pinned reference venv (test/harness/python-reference.ts). BENCH_WIDE_ROWS and
- * BENCH_WIDE_COLUMNS shrink the wide part for a quick look.
+ * BENCH_WIDE_COLUMNS shrink the wide part for a quick look; `--wide-csv` runs only the wide report from CSV.
  */
 
 const N = 1_000_000;
 const RUNS = 5;
 const WIDE_ROWS = Number(process.env.BENCH_WIDE_ROWS ?? 356_000);
 const WIDE_COLUMNS = Number(process.env.BENCH_WIDE_COLUMNS ?? 100);
+const WIDE_CSV_ONLY = process.argv.includes('--wide-csv');
 /** Columns whose current values move by 0.15 sd (Evidently's normalised Wasserstein of ~0.15 >= 0.1: drift). */
 const SHIFTED_EVERY = 3;
 
@@ -281,7 +282,7 @@ async function wide(pythonPath: string, dir: string): Promise<{ format: string; 
   current.length = 0;
 
   const ratios: { format: string; ratio: number }[] = [];
-  for (const format of ['csv', 'parquet']) {
+  for (const format of WIDE_CSV_ONLY ? ['csv'] : ['csv', 'parquet']) {
     const { reference: ref, current: cur } = files[format]!;
     const loadBefore = loadNote();
     const ours = stewardWide(ref, cur);
@@ -304,10 +305,10 @@ async function main(): Promise<void> {
   try {
     const reference = normals(N, 1, 0);
     const windows: PerWindow[] = [];
-    windows.push(await perWindow(pythonPath, dir, 'KS, same distribution', 'ks', reference, normals(N, 2, 0)));
-    windows.push(await perWindow(pythonPath, dir, 'KS, shifted by 0.005 sd', 'ks', reference, normals(N, 3, 0.005)));
-    windows.push(await perWindow(pythonPath, dir, 'Wasserstein, shifted by 0.1 sd', 'wasserstein', reference, normals(N, 4, 0.1)));
-    windows.push(await perWindow(pythonPath, dir, 'PSI, shifted by 0.1 sd', 'psi', reference, normals(N, 5, 0.1)));
+    if (!WIDE_CSV_ONLY) windows.push(await perWindow(pythonPath, dir, 'KS, same distribution', 'ks', reference, normals(N, 2, 0)));
+    if (!WIDE_CSV_ONLY) windows.push(await perWindow(pythonPath, dir, 'KS, shifted by 0.005 sd', 'ks', reference, normals(N, 3, 0.005)));
+    if (!WIDE_CSV_ONLY) windows.push(await perWindow(pythonPath, dir, 'Wasserstein, shifted by 0.1 sd', 'wasserstein', reference, normals(N, 4, 0.1)));
+    if (!WIDE_CSV_ONLY) windows.push(await perWindow(pythonPath, dir, 'PSI, shifted by 0.1 sd', 'psi', reference, normals(N, 5, 0.1)));
     const reports = process.argv.includes('--per-window') ? [] : await wide(pythonPath, dir);
     say(`\n== Summary (Python time / Steward time; ${loadNote()})`);
     for (const w of windows) say(`${w.label.padEnd(34)} per window ${w.ratioPerWindow.toFixed(2)}x (CPU time ${w.cpuRatioPerWindow.toFixed(2)}x), whole ${w.ratioWhole.toFixed(2)}x`);
