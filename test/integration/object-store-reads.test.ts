@@ -19,6 +19,7 @@ import type { BucketGrant } from '../../core/uri-policy.js';
 import { ContentStore } from '../../evidence/content-store.js';
 import { creditRows } from '../harness/datasets.js';
 import { startGcsEmulator, startMoto, type RunningStore } from '../harness/object-stores.js';
+import { startStreamFaultProxy, type StreamFaultProxy } from '../harness/stream-fault-proxy.js';
 import { ensurePythonReference } from '../harness/python-reference.js';
 import { TEST_ROOT, testReadSettings } from '../harness/reading.js';
 
@@ -257,5 +258,52 @@ describe('size limits, missing objects and cancellation', () => {
     });
     expect(digest).toBe(sha256(files.get('big.bin')!));
     expect(beats.at(-1)!.bytesRead).toBe(BIG);
+  });
+});
+
+describe('faults between the store and the reader', () => {
+  const proxies = new Map<'s3' | 'gs', StreamFaultProxy>();
+  beforeAll(async () => {
+    proxies.set('s3', await startStreamFaultProxy(moto.url));
+    proxies.set('gs', await startStreamFaultProxy(gcs.url));
+  });
+  afterAll(async () => {
+    for (const p of proxies.values()) await p.close();
+  });
+
+  /** The read settings with `scheme`'s endpoint behind its fault proxy. */
+  function throughProxy(scheme: 's3' | 'gs', overrides: Parameters<typeof testReadSettings>[0] = {}): ReadSettings {
+    const endpoint = proxies.get(scheme)!.url;
+    const objectStores = scheme === 's3' ? { ...stores, s3: { ...stores.s3, endpoint } } : { ...stores, gcs: { ...stores.gcs, endpoint } };
+    return { ...settings(overrides), objectStores };
+  }
+
+  async function readAll(uri: string, reads: ReadSettings): Promise<number> {
+    let read = 0;
+    for await (const chunk of await openUri(uri, datasetReads(reads))) read += (chunk as Buffer).length;
+    return read;
+  }
+
+  it.each(['s3', 'gs'] as const)('%s: a body that stops arriving fails after the idle timeout', async (scheme) => {
+    const proxy = proxies.get(scheme)!;
+    proxy.faults = { stallAfterBytes: 256 * 1024 };
+    const started = Date.now();
+    const err = await failure(readAll(uriOf(scheme, 'big.bin'), throughProxy(scheme, { idleTimeoutMs: 500 })));
+    expect(err.message).toContain('nothing received for 0.5 s');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    proxy.faults = {};
+  });
+
+  it('s3: an object larger than its metadata said fails with ArtifactTooLarge at the limit, while streaming', async () => {
+    const proxy = proxies.get('s3')!;
+    proxy.faults = { headContentLength: 1000 };
+    const before = proxy.forwarded();
+    const err = await failure(readAll(uriOf('s3', 'big.bin'), throughProxy('s3', { maxDatasetBytes: 1024 ** 2 })));
+    expect((err as ApplicationFailure).type).toBe('ArtifactTooLarge');
+    expect(err.message).toContain(`is more than the limit of ${1024 ** 2} bytes`);
+    // The connection was dropped near the limit rather than the object drained.
+    await expect.poll(() => proxy.forwarded() - before).toBeGreaterThan(1024 ** 2);
+    expect(proxy.forwarded() - before).toBeLessThan(BIG / 2);
+    proxy.faults = {};
   });
 });
