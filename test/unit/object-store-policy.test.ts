@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { openUri } from '../../activities/read-uri.js';
 import { assertReadable, manifestUris } from '../../api/uri-check.js';
 import { openUriRefusal, parseBucketGrant, readUriRefusal, type ReadPolicy } from '../../core/uri-policy.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
@@ -112,5 +114,20 @@ describe('object store configuration', () => {
   ])('refuses %j, naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('object store reads that cannot start', () => {
+  it('an S3 read with no region anywhere fails for good, naming STEWARD_S3_REGION, before any request', async () => {
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
+    process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
+    const err = await openUri('s3://lake/credit/2026/x.csv', { policy, maxBytes: 10, idleTimeoutMs: 2000, objectStores: { s3: { forcePathStyle: false }, gcs: { endpointAuth: false } } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'ObjectStoreMisconfigured', nonRetryable: true });
+    expect((err as Error).message).toContain('STEWARD_S3_REGION');
   });
 });
