@@ -11,6 +11,7 @@ import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../activities/datasets.js';
 import { monitoringActivities } from '../../activities/monitoring.js';
+import { scanArtifact } from '../../activities/scanning.js';
 import type { ObjectStoreSettings } from '../../activities/object-store.js';
 import { activityReadControl, datasetReads, openUri, type ReadSettings } from '../../activities/read-uri.js';
 import type { DriftColumnSpec, DriftRequest, DriftSummary } from '../../core/drift.js';
@@ -159,6 +160,19 @@ describe('drift from object stores', () => {
     expect(csv.rows).toBe(3000);
     expect(parquet.rows).toBe(3000);
     expect(parquet.columns).toEqual(csv.columns);
+  });
+});
+
+describe('artifacts from object stores', () => {
+  it.each(['s3', 'gs'] as const)('%s: a scan records the digest of the bytes read, and a wrong declared digest is a finding', async (scheme) => {
+    const reads = { policy: settings().policy, maxBytes: 64 * 1024 ** 2, idleTimeoutMs: 10_000, objectStores: stores };
+    const digest = sha256(files.get('reference.parquet')!);
+    const right = await scanArtifact({ uri: uriOf(scheme, 'reference.parquet'), sha256: digest }, reads);
+    expect(right.sha256).toBe(digest);
+    expect(right.findings.filter((f) => f.code === 'digest-mismatch')).toEqual([]);
+    const wrong = await scanArtifact({ uri: uriOf(scheme, 'reference.parquet'), sha256: 'b'.repeat(64) }, reads);
+    expect(wrong.sha256).toBe(digest);
+    expect(wrong.findings).toContainEqual(expect.objectContaining({ code: 'digest-mismatch', severity: 'critical' }));
   });
 });
 
