@@ -251,7 +251,9 @@ async function main(): Promise<void> {
 
     const engineer = await createApiToken(database.db, 'erin', ['engineer']);
     const approver = await createApiToken(database.db, 'ava', ['approver:risk']);
-    const base = await sampleManifest({ name: 'fleet', riskTier: 'low' });
+    // standard@1 pinned: its monitor judges a window's counts and latency; newer releases also compare each window's
+    // logged sample, which these signalled windows do not have.
+    const base = await sampleManifest({ name: 'fleet', riskTier: 'low', template: 'standard@1' });
     const manifest = (i: number): ManifestInput => ({ ...base, name: `fleet-${String(i).padStart(5, '0')}` });
     const monitoring = async () =>
       Number((await database.db.selectFrom('model_versions').select((eb) => eb.fn.countAll<string>().as('n')).where('stage', '=', 'monitor').executeTakeFirstOrThrow()).n);

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { Lifecycles } from '../api/lifecycles.js';
 import { lifecycleRunHistories, type History } from '../audit/run-histories.js';
@@ -72,18 +73,35 @@ interface RunFigures {
   readonly timers: number;
   readonly windows: number;
   readonly endedBy: 'continued-as-new' | 'open' | 'closed';
+  /** Workflow tasks recorded as failed (by cause) or timed out: a refused continue-as-new shows up here. */
+  readonly failedTasks: Readonly<Record<string, number>>;
+  readonly timedOutTasks: number;
+  /** From the run's first failed or timed-out workflow task to its last event (its continue-as-new when it made one). */
+  readonly stuckSeconds: number | null;
 }
 
 function runFigures(lifecycle: number, run: number, last: boolean, history: History): RunFigures {
   const events = history.events ?? [];
   let timers = 0;
   let windows = 0;
+  let timedOutTasks = 0;
+  let firstTrouble: number | null = null;
+  const failedTasks: Record<string, number> = {};
+  const seconds = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
   for (const e of events) {
     if (e.timerFiredEventAttributes) timers++;
     if (e.workflowExecutionSignaledEventAttributes?.signalName === observationSignal.name) windows++;
+    const failed = e.workflowTaskFailedEventAttributes;
+    if (failed) {
+      const cause = proto.temporal.api.enums.v1.WorkflowTaskFailedCause[failed.cause ?? 0] ?? String(failed.cause);
+      failedTasks[cause] = (failedTasks[cause] ?? 0) + 1;
+    }
+    if (e.workflowTaskTimedOutEventAttributes) timedOutTasks++;
+    if ((failed || e.workflowTaskTimedOutEventAttributes) && firstTrouble === null) firstTrouble = seconds(e);
   }
   const endedBy = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes ? 'continued-as-new' : last ? 'open' : 'closed';
-  return { lifecycle, run, events: events.length, timers, windows, endedBy };
+  const stuckSeconds = firstTrouble === null || !events.length ? null : seconds(events.at(-1)!) - firstTrouble;
+  return { lifecycle, run, events: events.length, timers, windows, endedBy, failedTasks, timedOutTasks, stuckSeconds };
 }
 
 interface ScenarioResult {
@@ -168,7 +186,12 @@ async function runScenario(scenario: Scenario, ctx: { client: Client; taskQueue:
 function report(r: ScenarioResult): string {
   const lines = [
     `${r.scenario}: ${r.iterations.toLocaleString('en-US')} iterations (${r.runs.reduce((n, x) => n + x.timers, 0)} timer cycles, ${r.runs.reduce((n, x) => n + x.windows, 0)} windows) over ${LIFECYCLES} lifecycles in ${r.seconds.toFixed(0)} s; ${r.runs.length} runs`,
-    ...r.runs.map((x) => `  lifecycle ${x.lifecycle} run ${String(x.run).padStart(2)}: ${String(x.events).padStart(5)} events, ${String(x.timers + x.windows).padStart(5)} iterations (${x.timers} timers, ${x.windows} windows), ${((x.events) / Math.max(1, x.timers + x.windows)).toFixed(2)} events/iteration, ${x.endedBy}`),
+    ...r.runs.map(
+      (x) =>
+        `  lifecycle ${x.lifecycle} run ${String(x.run).padStart(2)}: ${String(x.events).padStart(5)} events, ${String(x.timers + x.windows).padStart(5)} iterations (${x.timers} timers, ${x.windows} windows), ${(x.events / Math.max(1, x.timers + x.windows)).toFixed(2)} events/iteration, ${x.endedBy}` +
+        (x.stuckSeconds === null ? '' : `; workflow tasks failed ${JSON.stringify(x.failedTasks)}, timed out ${x.timedOutTasks}, ${x.stuckSeconds.toFixed(1)} s from the first to the run's end`),
+    ),
+    `  runs with a failed or timed-out workflow task: ${r.runs.filter((x) => x.stuckSeconds !== null).length}; longest from the first such task to the run's end: ${Math.max(0, ...r.runs.map((x) => x.stuckSeconds ?? 0)).toFixed(1)} s`,
     '  slice  runs  iterations  events/iteration  max events in a run   (runs after the first, in order)',
     ...r.tenths.map((t, i) => `  ${String(i + 1).padStart(5)}  ${String(t.runs).padStart(4)}  ${String(t.iterations).padStart(10)}  ${t.eventsPerIteration.toFixed(2).padStart(16)}  ${String(t.maxEvents).padStart(19)}`),
     `  largest run: ${r.maxEvents} events (limit ${EVENT_LIMIT}): ${r.maxEvents < EVENT_LIMIT ? 'bounded' : 'NOT bounded'}`,

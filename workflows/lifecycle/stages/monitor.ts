@@ -7,7 +7,8 @@ import type { LifecycleContext } from '../context.js';
 import * as retire from './retire.js';
 import * as retrain from './retrain.js';
 import { judgeLabelledWindows } from './labels.js';
-import { judgeWindows, RUN_EVENT_BUDGET, windowsFrom } from './windows.js';
+import { runBudgetReached } from './run-budget.js';
+import { judgeWindows, windowsFrom } from './windows.js';
 
 /** The monitor loop's cycles and observed windows (pending, and ids recently seen), and the last drift verdict. */
 export interface MonitorSlice {
@@ -48,7 +49,7 @@ export async function run(ctx: LifecycleContext): Promise<LifecycleResult> {
       return retire.run(ctx, { endedBy: 'end-of-life', reason: `reached the template's maximum lifetime (${plan.retire.maxLifetimeMs} ms in production)`, actor: STEWARD });
     }
     // However its iterations came (timer cycles or windows), a run continues-as-new before the server's 4,096-event suggestion.
-    if (workflowInfo().historyLength >= RUN_EVENT_BUDGET && patched('steward:monitor-run-events')) return continueAtBoundary(ctx);
+    if (runBudgetReached()) return continueAtBoundary(ctx);
     if (windows.length) {
       // Breaches are recorded (and so published as events); the version keeps serving until people act.
       await judgeWindows(ctx);
