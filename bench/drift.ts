@@ -6,8 +6,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { prepareReferenceColumn } from '../activities/drift/column.js';
-import { detectColumnDrift, prepareColumn, type PreparedColumn, type StatTestName } from '../activities/drift/index.js';
+import { detectColumnDrift, prepareColumn, prepareReferenceColumn, type PreparedColumn, type StatTestName } from '../activities/drift/index.js';
 import { seededRandom } from '../test/harness/datasets.js';
 import { ensurePythonReference } from '../test/harness/python-reference.js';
 

@@ -1,7 +1,8 @@
 /**
- * Columns made ready for the drift tests once: missing values dropped, numbers sorted, categories counted.
- * A reference column is compared with many windows, so everything the tests need from one side alone
- * (sorted values, distinct-value count, mean and standard deviation, category counts) is computed here.
+ * Columns made ready for the drift tests: missing values dropped, categories counted. What the tests need
+ * from one numerical side alone (sorted values, distinct-value count, mean and standard deviation, the cell
+ * grid) is computed on first use and kept, so a reference compared with many windows computes it once and a
+ * window compared through the reference's grid is never sorted.
  */
 import { CompensatedSum } from './arrays.js';
 import { buildGrid, profileWindow, type ReferenceGrid, type WindowProfile } from './grid.js';
@@ -23,7 +24,8 @@ export interface PreparedNumericalColumn {
   readonly max: number;
   /**
    * The non-missing values in no particular order (ascending once `sorted` has been read): the one-pass
-   * tests and histograms read them without paying for a sort.
+   * tests and histograms read them without paying for a sort. Read only: until sorted it may be the
+   * caller's own array.
    */
   readonly values: Float64Array;
   /** Has `sorted` been computed (so that binary searches are cheaper than a pass over the values)? */
@@ -65,18 +67,25 @@ class NumericalColumn implements PreparedNumericalColumn {
   readonly rows: number;
   readonly min: number;
   readonly max: number;
-  readonly values: Float64Array;
+  private data: Float64Array;
+  /** Is `data` the caller's array (prepareColumn did not copy it), to be copied before sorting in place? */
+  private borrowed: boolean;
   private ascending = false;
   private distinctCount: number | undefined;
   private moments: { readonly mean: number; readonly std: number } | undefined;
   private cellGrid: ReferenceGrid | undefined | null = null;
   private profile: { readonly grid: ReferenceGrid; readonly profile: WindowProfile } | undefined;
 
-  constructor(values: Float64Array, min: number, max: number) {
-    this.values = values;
+  constructor(values: Float64Array, borrowed: boolean, min: number, max: number) {
+    this.data = values;
+    this.borrowed = borrowed;
     this.rows = values.length;
     this.min = min;
     this.max = max;
+  }
+
+  get values(): Float64Array {
+    return this.data;
   }
 
   get isSorted(): boolean {
@@ -85,10 +94,14 @@ class NumericalColumn implements PreparedNumericalColumn {
 
   get sorted(): Float64Array {
     if (!this.ascending) {
-      sortFloat64(this.values);
+      if (this.borrowed) {
+        this.data = this.data.slice();
+        this.borrowed = false;
+      }
+      sortFloat64(this.data);
       this.ascending = true;
     }
-    return this.values;
+    return this.data;
   }
 
   get distinct(): number {
@@ -117,7 +130,7 @@ class NumericalColumn implements PreparedNumericalColumn {
   profileOn(grid: ReferenceGrid, withGaps: boolean): WindowProfile {
     const kept = this.profile;
     if (kept?.grid === grid && (kept.profile.gaps || !withGaps)) return kept.profile;
-    const profile = profileWindow(grid, this.values, withGaps);
+    const profile = profileWindow(grid, this.data, withGaps);
     this.profile = { grid, profile };
     return profile;
   }
@@ -141,16 +154,27 @@ class NumericalColumn implements PreparedNumericalColumn {
   }
 }
 
-/** The finite values (in a new array: the column sorts it in place later) with their minimum and maximum. */
-function finiteValues(values: Float64Array | readonly number[]): { readonly values: Float64Array; readonly min: number; readonly max: number } {
+interface FiniteValues {
+  readonly values: Float64Array;
+  /** Is `values` the caller's array itself? */
+  readonly borrowed: boolean;
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * The finite values with their minimum and maximum: a Float64Array with nothing missing as it is (a window
+ * compared through a grid is only read, so copying 8 MB per 10^6 values would be wasted), anything else
+ * copied without its missing values.
+ */
+function finiteValues(values: Float64Array | readonly number[]): FiniteValues {
   const n = values.length;
   let out = new Float64Array(0);
   let k = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   if (values instanceof Float64Array) {
-    // One read-only pass, then a native copy when nothing is missing (the common case, and twice as fast as
-    // copying value by value); v - v is 0 exactly when v is finite (NaN for NaN and ±Infinity).
+    // One read-only pass; v - v is 0 exactly when v is finite (NaN for NaN and ±Infinity).
     let missing = 0;
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
@@ -158,7 +182,7 @@ function finiteValues(values: Float64Array | readonly number[]): { readonly valu
       if (v > max) max = v;
       if (v - v !== 0) missing++;
     }
-    if (missing === 0) return n === 0 ? { values: new Float64Array(0), min: Number.NaN, max: Number.NaN } : { values: values.slice(), min, max };
+    if (missing === 0) return n === 0 ? { values: new Float64Array(0), borrowed: false, min: Number.NaN, max: Number.NaN } : { values, borrowed: true, min, max };
     min = Number.POSITIVE_INFINITY;
     max = Number.NEGATIVE_INFINITY;
     out = new Float64Array(n - missing);
@@ -181,13 +205,13 @@ function finiteValues(values: Float64Array | readonly number[]): { readonly valu
       }
     }
   }
-  if (k === 0) return { values: new Float64Array(0), min: Number.NaN, max: Number.NaN };
-  return { values: k === out.length ? out : out.slice(0, k), min, max };
+  if (k === 0) return { values: new Float64Array(0), borrowed: false, min: Number.NaN, max: Number.NaN };
+  return { values: k === out.length ? out : out.slice(0, k), borrowed: false, min, max };
 }
 
 function prepareNumerical(values: Float64Array | readonly number[]): PreparedNumericalColumn {
   const finite = finiteValues(values);
-  return new NumericalColumn(finite.values, finite.min, finite.max);
+  return new NumericalColumn(finite.values, finite.borrowed, finite.min, finite.max);
 }
 
 function prepareCategorical(values: readonly string[]): PreparedCategoricalColumn {
@@ -203,7 +227,9 @@ function prepareCategorical(values: readonly string[]): PreparedCategoricalColum
 
 /**
  * Drop missing values (null, undefined, NaN, ±Infinity for numbers; null, undefined and '' for categories)
- * and precompute what the tests need. Evidently drops NaN and ±inf the same way before testing.
+ * and precompute what the tests need. Evidently drops NaN and ±inf the same way before testing. A
+ * Float64Array without missing values is read where it is, not copied (a sort works on a copy): it must not
+ * change while the column is in use.
  */
 export function prepareColumn(values: ColumnValues): PreparedColumn {
   return values.kind === 'numerical' ? prepareNumerical(values.values) : prepareCategorical(values.values);

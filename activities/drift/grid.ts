@@ -120,18 +120,24 @@ export interface GatheredCells {
   readonly offsets: Int32Array;
 }
 
-/** Scratch reused across calls: the slot of each cell (-1 for cells not asked for). */
+/** Scratch reused across calls: a byte per cell, 1 for the cells asked for (small enough to stay in L1). */
+let wanted = new Uint8Array(0);
+/** Scratch reused across calls: the slot of each cell asked for. */
 let slots = new Int32Array(0);
 
 /** The window's values in `cells` (distinct cell indices), each cell's values sorted. */
 export function gatherCells(grid: ReferenceGrid, values: Float64Array, profile: WindowProfile, cells: ArrayLike<number>): GatheredCells {
   const k = cells.length;
   const offsets = new Int32Array(k + 1);
-  if (slots.length < grid.cells) slots = new Int32Array(grid.cells);
-  slots.fill(-1, 0, grid.cells);
+  if (slots.length < grid.cells) {
+    slots = new Int32Array(grid.cells);
+    wanted = new Uint8Array(grid.cells);
+  }
+  wanted.fill(0, 0, grid.cells);
   for (let s = 0; s < k; s++) {
     const c = cells[s]!;
     slots[c] = s;
+    wanted[c] = 1;
     offsets[s + 1] = offsets[s]! + profile.counts[c]!;
   }
   const out = new Float64Array(offsets[k]!);
@@ -143,8 +149,8 @@ export function gatherCells(grid: ReferenceGrid, values: Float64Array, profile: 
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
       const x = (v - lo) * scale;
-      const s = slots[x < 1 ? 0 : x >= last ? last : x | 0]!;
-      if (s >= 0) out[next[s]!++] = v;
+      const c = x < 1 ? 0 : x >= last ? last : x | 0;
+      if (wanted[c] === 1) out[next[slots[c]!]!++] = v;
     }
     for (let s = 0; s < k; s++) sortRange(out, offsets[s]!, offsets[s + 1]!);
   }

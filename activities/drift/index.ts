@@ -14,7 +14,7 @@ import { admits, defaultStatTest, type StatTestName } from './select.js';
 export { admits } from './select.js';
 import { chiSquareTest, jensenShannonTest, ksTest, psiTest, wassersteinTest, zTest } from './stattests.js';
 
-export { prepareColumn } from './column.js';
+export { prepareColumn, prepareReferenceColumn } from './column.js';
 export { columnHistogram, HISTOGRAM_BINS, HISTOGRAM_CATEGORIES, type ColumnHistogram } from './histogram.js';
 export type { ColumnKind, ColumnValues, PreparedCategoricalColumn, PreparedColumn, PreparedNumericalColumn } from './column.js';
 export { STAT_TEST_NAMES, type StatTestName } from './select.js';
