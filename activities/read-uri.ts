@@ -70,7 +70,7 @@ function limiter(uri: string, options: ReadOptions, idleMs?: number): Transform 
   const watch = () => {
     if (idleMs === undefined) return;
     clearTimeout(idle);
-    idle = setTimeout(() => stream.destroy(new Error(`${uri}: nothing received for ${idleMs / 1000} s`)), idleMs);
+    idle = setTimeout(() => stream.destroy(new Error(`${uri}: nothing received for ${idleMs / 1000} s`)), idleMs).unref();
   };
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
