@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -95,6 +95,65 @@ export function readProblem(uri: string, verb: string, err: unknown, options: Re
   return new DatasetProblem(`${uri}: could not ${verb}: ${(err as Error).message}`);
 }
 
+/**
+ * A dataset file opened for one read: through the allow-listed reader, its bytes hashed as they stream past,
+ * so the digest checked is the digest of exactly the rows read. Drift (loadDataset) and the test gate's
+ * evaluation rows (evaluation/dataset.ts) read through it, with the same errors for the same problems.
+ */
+export interface DatasetSource {
+  readonly uri: string;
+  readonly format: Format;
+  /** The bytes. A failed read ends it with the read's problem (a refusal, the size limit or a cancellation keep their own). */
+  readonly bytes: Readable;
+  /**
+   * After the last row: the read's problem if it failed (a line reader may end quietly when its input fails,
+   * and a failed read never counts as the whole file), a DatasetProblem if there were no rows, else the
+   * sha256 of every byte read, which must be the declared one.
+   */
+  verified(rows: number): string;
+  /** Stops reading; call it in a `finally`. */
+  close(): void;
+}
+
+export async function openDataset(uri: string, declaredSha256: string | undefined, options: ReadOptions): Promise<DatasetSource> {
+  const format = formatOf(uri);
+  let source: Readable;
+  try {
+    source = await openUri(uri, options);
+  } catch (err) {
+    throw readProblem(uri, 'open', err, options);
+  }
+  const hash = createHash('sha256');
+  let failure: Error | undefined;
+  const bytes = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  source.on('error', (err) => {
+    failure = readProblem(uri, 'read', err, options);
+    bytes.destroy(failure);
+  });
+  source.pipe(bytes);
+  return {
+    uri,
+    format,
+    bytes,
+    verified(rows) {
+      if (failure) throw failure;
+      if (rows === 0) throw new DatasetProblem(`${uri}: has no data rows`);
+      const sha256 = hash.digest('hex');
+      if (declaredSha256 !== undefined && sha256 !== declaredSha256) throw new DatasetProblem(`${uri}: sha256 is ${sha256}, but ${declaredSha256} was declared`);
+      return sha256;
+    },
+    close() {
+      source.destroy();
+      bytes.destroy();
+    },
+  };
+}
+
 /** JSON Lines into builders: lines split on bytes, one JSON.parse per line. */
 class JsonLinesColumns {
   private carry: Buffer | undefined;
@@ -140,33 +199,16 @@ class JsonLinesColumns {
  * a numerical column, or an empty file is a DatasetProblem.
  */
 export async function loadDataset(uri: string, columns: readonly DriftColumnSpec[], expectedSha256: string | undefined, options: ReadOptions): Promise<LoadedDataset> {
-  const format = formatOf(uri);
-  let source: Readable;
-  try {
-    source = await openUri(uri, options);
-  } catch (err) {
-    throw readProblem(uri, 'open', err, options);
-  }
-  const hash = createHash('sha256');
+  const dataset = await openDataset(uri, expectedSha256, options);
   const builders = columns.map((c) => new ColumnBuilder(c, uri));
   let rows: number;
   let csv: CsvThreadColumns | undefined;
   try {
-    if (format === 'parquet') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of source) {
-        hash.update(chunk as Buffer);
-        chunks.push(chunk as Buffer);
-      }
-      const bytes = Buffer.concat(chunks);
-      chunks.length = 0;
-      rows = await readParquetColumns(uri, wholeBuffer(bytes), builders);
+    if (dataset.format === 'parquet') {
+      rows = await readParquetColumns(uri, wholeBuffer(await collect(dataset.bytes)), builders);
     } else {
-      const reader = format === 'csv' ? (csv = new CsvThreadColumns(uri, builders)) : new JsonLinesColumns(uri, builders);
-      for await (const chunk of source) {
-        hash.update(chunk as Buffer);
-        await reader.push(chunk as Buffer);
-      }
+      const reader = dataset.format === 'csv' ? (csv = new CsvThreadColumns(uri, builders)) : new JsonLinesColumns(uri, builders);
+      for await (const chunk of dataset.bytes) await reader.push(chunk as Buffer);
       await reader.end();
       rows = reader.rows;
     }
@@ -174,12 +216,8 @@ export async function loadDataset(uri: string, columns: readonly DriftColumnSpec
     throw readProblem(uri, 'read', err, options);
   } finally {
     csv?.close();
-    source.destroy();
+    dataset.close();
   }
-  if (rows === 0) throw new DatasetProblem(`${uri}: has no data rows`);
-  const sha256 = hash.digest('hex');
-  if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
-    throw new DatasetProblem(`${uri}: sha256 is ${sha256}, but ${expectedSha256} was declared`);
-  }
+  const sha256 = dataset.verified(rows);
   return { sha256, rows, columns: new Map(columns.map((c, i) => [c.name, builders[i]!.build()])) };
 }

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
 import type { EvaluationSpec, ModelManifest } from '../../core/manifest.js';
-import { DatasetProblem, formatOf, MISSING, readProblem, rowsOf } from '../datasets.js';
-import { openUri, type ReadOptions } from '../read-uri.js';
+import { DatasetProblem, MISSING, openDataset, rowsOf } from '../datasets.js';
+import type { ReadOptions } from '../read-uri.js';
 
 /**
  * Reads the evaluation dataset: the model's input columns typed as its input schema says (what is sent to the
@@ -71,28 +69,12 @@ function labelOf(raw: unknown, task: EvaluationSpec['task'], where: string, colu
 
 export async function loadEvaluationRows(spec: EvaluationSpec, inputSchema: readonly Field[], attributes: readonly string[], options: ReadOptions): Promise<EvaluationRows> {
   const uri = spec.dataset.uri;
-  const format = formatOf(uri);
-  let source: Readable;
-  try {
-    source = await openUri(uri, options);
-  } catch (err) {
-    throw readProblem(uri, 'open', err, options);
-  }
-  const hash = createHash('sha256');
-  const hashed = new PassThrough();
-  source.on('data', (chunk: Buffer) => hash.update(chunk));
-  let failure: Error | undefined;
-  source.on('error', (err) => {
-    failure = readProblem(uri, 'read', err, options);
-    hashed.destroy(failure);
-  });
-  source.pipe(hashed);
-
+  const dataset = await openDataset(uri, spec.dataset.sha256, options);
   const inputs: Scalar[][] = [];
   const labels: number[] = [];
   const groups = new Map(attributes.map((a) => [a, [] as string[]]));
   try {
-    for await (const row of rowsOf(format, uri, hashed)) {
+    for await (const row of rowsOf(dataset.format, uri, dataset.bytes)) {
       if (inputs.length === 0) {
         const needed = [...inputSchema.map((f) => f.name), spec.label, ...attributes];
         const absent = [...new Set(needed)].filter((c) => !(c in row));
@@ -107,13 +89,8 @@ export async function loadEvaluationRows(spec: EvaluationSpec, inputSchema: read
       }
     }
   } finally {
-    source.destroy();
+    dataset.close();
   }
-  if (failure) throw failure;
-  if (inputs.length === 0) throw new DatasetProblem(`${uri}: has no data rows`);
-  const sha256 = hash.digest('hex');
-  if (spec.dataset.sha256 !== undefined && sha256 !== spec.dataset.sha256) {
-    throw new DatasetProblem(`${uri}: sha256 is ${sha256}, but ${spec.dataset.sha256} was declared`);
-  }
+  const sha256 = dataset.verified(inputs.length);
   return { sha256, inputs, labels: Float64Array.from(labels), groups };
 }
