@@ -11,6 +11,7 @@ import { webhookActivities } from './webhooks.js';
 import { archiveActivities } from './archive.js';
 import type { ReadSettings } from './read-uri.js';
 import { labelActivities } from './live-monitoring.js';
+import type { challengeActivities } from './challenge.js';
 
 export interface ActivityDeps {
   readonly db: CatalogDb;
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   readonly reading: ReadSettings;
   /** The runtime serving each deployment target. */
   readonly runtimes: RuntimeLookup;
+  /** How long a retirement drains before it unloads (core/routing-drain.ts); the gateway's default TTL's when absent. */
+  readonly routingDrainMs?: number;
 }
 
 /** All activities of the lifecycle, grouped by concern and bound to their dependencies. */
@@ -28,7 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...catalogActivities(deps.db),
     ...testingActivities(deps.evidence),
     ...scanningActivities(deps.evidence, deps.reading),
-    ...deploymentActivities(deps.db, deps.runtimes, deps.reading),
+    ...deploymentActivities(deps.db, deps.runtimes, deps.reading, deps.routingDrainMs !== undefined ? { routingDrainMs: deps.routingDrainMs } : {}),
     ...webhookActivities(deps.db, deps.reading.policy),
     ...archiveActivities(deps.evidence),
     ...labelActivities(deps.db),
@@ -40,4 +43,5 @@ export type LifecycleActivities = ReturnType<typeof createActivities>;
 export type ComputeActivities = ReturnType<typeof monitoringActivities> &
   ReturnType<typeof batchScoringActivities> &
   ReturnType<typeof trainingActivities> &
-  ReturnType<typeof scanningActivities>;
+  ReturnType<typeof scanningActivities> &
+  ReturnType<typeof challengeActivities>;

@@ -5,6 +5,7 @@ import type { EndedBy, RetiredLineage } from './lifecycle.js';
 import type { WindowPolicy, WindowRef, WindowVerdict } from './observation.js';
 import type { AlertSeverity, BreachKind } from './alerts.js';
 import type { PredictionDriftSummary } from './live-monitoring.js';
+import type { ChallengeDetail } from './challenge.js';
 import { SEVERITIES, type Severity } from './policy.js';
 import type { Role } from './principal.js';
 import type { Stage } from './stages.js';
@@ -149,6 +150,8 @@ export type TransitionEvidence =
   | { readonly stage: AnyStage; readonly step: 'prediction-drift'; readonly outcome: 'passed' | 'drifted'; readonly detail: { readonly window: WindowRef } & PredictionDriftSummary }
   | { readonly stage: AnyStage; readonly step: 'prediction-drift'; readonly outcome: 'failed'; readonly detail: { readonly window: WindowRef; readonly problem: string } }
   | { readonly stage: AnyStage; readonly step: 'performance'; readonly outcome: 'passed' | 'breached' | 'unjudged'; readonly detail: PerformanceDetail }
+  /** A deploy phase's champion-against-challenger verdict (passed: won or uncontested; failed: lost; unjudged: too few labels). */
+  | { readonly stage: 'deploy'; readonly step: 'challenge'; readonly outcome: 'passed' | 'failed' | 'unjudged'; readonly detail: ChallengeDetail }
   | { readonly stage: AnyStage; readonly step: 'alert'; readonly outcome: 'raised'; readonly detail: AlertDetail }
   | { readonly stage: 'monitor'; readonly step?: undefined; readonly outcome: 'passed'; readonly detail: MonitorStartedDetail }
   | { readonly stage: AnyStage; readonly step: 'template'; readonly outcome: 'migrated'; readonly detail: { readonly from: string; readonly to: string } }

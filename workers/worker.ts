@@ -4,6 +4,7 @@ import { batchScoringActivities } from '../activities/batch-scoring.js';
 import { createActivities } from '../activities/index.js';
 import { monitoringActivities } from '../activities/monitoring.js';
 import { liveMonitoringActivities } from '../activities/live-monitoring.js';
+import { challengeActivities } from '../activities/challenge.js';
 import { trainingActivities, trainingSettingsFromEnv, type TrainingSettings } from '../activities/training/index.js';
 import type { ReadSettings } from '../activities/read-uri.js';
 import { createArtifactStager } from '../activities/runtime-staging.js';
@@ -42,6 +43,8 @@ export interface StewardWorkerOptions {
   readonly tracing?: Tracing;
   /** The runtimes deployments load into; STEWARD_RUNTIMES's targets when absent (closed with the worker). */
   readonly runtimes?: Runtimes;
+  /** How long a retirement drains before it unloads: `routingDrainMs` of the gateways' routing TTL (the default TTL's when absent). */
+  readonly routingDrainMs?: number;
   /** Where batch scoring writes predictions; STEWARD_BATCH_OUTPUT_DIR's (or its default) when absent. */
   readonly batchOutputDir?: string;
   /** Where training runs write and which programs they run; STEWARD_TRAINING_* and STEWARD_PUBLIC_URL when absent. */
@@ -130,7 +133,13 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
         // Workflow spans are made only when they are exported somewhere (workers/bundle.ts); the sink stays either way.
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows(undefined, { traced: tracing.exporting })),
         sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
-        activities: createActivities({ db: options.db, evidence: options.evidence, reading, runtimes }),
+        activities: createActivities({
+          db: options.db,
+          evidence: options.evidence,
+          reading,
+          runtimes,
+          ...(options.routingDrainMs !== undefined ? { routingDrainMs: options.routingDrainMs } : {}),
+        }),
       }),
     );
   }
@@ -139,6 +148,7 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     const activities = {
       ...monitoringActivities(options.evidence, reading),
       ...liveMonitoringActivities(options.db, options.evidence, reading),
+      ...challengeActivities(options.db),
       ...batchScoringActivities({ runtimes, reading, outputDir }),
       ...evaluationActivities({ runtimes, reading, evidence: options.evidence, champion: catalogChampion(options.db) }),
       ...trainingActivities({ db: options.db, evidence: options.evidence, reading, settings: options.training ?? trainingSettingsFromEnv() }),

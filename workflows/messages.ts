@@ -3,6 +3,7 @@ import type { ApprovalRequest } from '../core/approval.js';
 import type { LifecycleStatus, PromoteRequest, RetireRequest, RetrainRequest, RollbackRequest, SupersededNotice } from '../core/lifecycle.js';
 import type { Observation } from '../core/observation.js';
 import type { LabelsArrived } from '../core/live-monitoring.js';
+import type { ChallengerRetiredNotice } from '../core/challenge.js';
 
 /**
  * Messages a lifecycle accepts. Signals, not Updates: a signal is always written to history, so even a
@@ -18,6 +19,8 @@ export const observationSignal = defineSignal<[Observation]>('observation');
 /** The API stored ground-truth labels for requests of these windows: their performance is due. */
 export const labelsSignal = defineSignal<[LabelsArrived]>('labels');
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
+/** The successor this version's retrain started did not replace it: it lost its challenge and retired. */
+export const challengerRetiredSignal = defineSignal<[ChallengerRetiredNotice]>('challengerRetired');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
 
 export type { ApprovalAttempt, ApprovalDecision, ApprovalRequest, ApprovalVerdict, RefusalReason } from '../core/approval.js';

@@ -183,7 +183,10 @@ export class Gateway {
     const done = this.score(runtime, shadow.runtimeName, forwarded)
       .then(
         (answer) => {
+          const windowId = this.deps.requestLog ? this.deps.windows.currentWindowId(shadow) : '';
           this.deps.windows.answered(shadow, performance.now() - started, () => ({ requestId, inputs: summariseTensors(body.parsed().inputs), outputs: answer.outputsSummary() }));
+          // Logged like the champion's answer, under the same id: a challenge compares both on the same labelled requests.
+          this.deps.requestLog?.add({ requestId, modelVersionId: shadow.modelVersionId, deploymentId: shadow.deploymentId, windowId, at: new Date(), outputs: answer.outputsSummary() });
           this.deps.windows.shadowCompared(shadow, outputsAgree(champion.parsed(), answer.parsed(), this.tolerance), championLatencyMs);
         },
         (err: unknown) => {

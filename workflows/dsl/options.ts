@@ -117,12 +117,45 @@ export const approvalOptions = z
 
 const phaseName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be a short lower-case name');
 
-export const shadowOptions = z.strictObject({ name: phaseName.default('shadow'), hold: duration });
+const CHALLENGE_METRICS = `${[...evaluation.CLASSIFICATION_METRICS, ...evaluation.REGRESSION_METRICS].join(', ')} (or auc)`;
+
+/**
+ * Champion against challenger (core/challenge.ts): at the end of the phase's hold the candidate is promoted only
+ * if `metric` on the labelled requests of the phase beats the champion's by at least `margin`. Shadow compares the
+ * requests both answered; canary each side's requests in the same span. With fewer than `minLabelled` labelled
+ * rows on a side the hold is extended by up to `waitForLabels` (absent: not at all); still too few, the candidate
+ * is retired unjudged and the champion keeps serving.
+ */
+export const challengeOptions = z
+  .strictObject({
+    metric: z.string().transform((name, ctx) => {
+      const metric = evaluation.canonicalMetric(name);
+      if (metric === null) {
+        ctx.addIssue({ code: 'custom', message: `must be a metric Steward measures: ${CHALLENGE_METRICS} (got ${JSON.stringify(name)})` });
+        return z.NEVER;
+      }
+      return metric;
+    }),
+    /** The output tensor with the positive class's score (classification) or the prediction (regression). */
+    output: z.string().min(1, 'must name the output tensor the metric is computed from'),
+    margin: z.number().finite().min(0, 'must be 0 or more (how much better than the champion the candidate must be)'),
+    minLabelled: z.number().int().min(1).default(100),
+    threshold: z.number().gt(0).lt(1).default(0.5),
+    waitForLabels: duration.optional(),
+  })
+  .transform(({ waitForLabels, ...c }) => ({
+    ...c,
+    task: ((evaluation.REGRESSION_METRICS as readonly string[]).includes(c.metric) ? 'regression' : 'classification') as evaluation.EvaluationTask,
+    maxExtensionMs: waitForLabels ?? 0,
+  }));
+
+export const shadowOptions = z.strictObject({ name: phaseName.default('shadow'), hold: duration, challenge: challengeOptions.optional() });
 export const canaryOptions = z.strictObject({
   name: phaseName.default('canary'),
   /** Share of live traffic the candidate serves during the phase. */
   trafficPercent: z.number().gt(0).lt(100),
   hold: duration,
+  challenge: challengeOptions.optional(),
 });
 
 export const deployOptions = z

@@ -8,6 +8,7 @@ import type { STAT_TESTS } from './options.js';
 import type { AlertPolicy } from '../../core/alerts.js';
 import type { FairnessPolicy, PerformancePolicy, PredictionDriftPolicy } from '../../core/live-monitoring.js';
 import type { LatencySummary } from '../../core/observation.js';
+import type { ChallengePolicy } from '../../core/challenge.js';
 
 /**
  * A lifecycle plan: what a template decided for one model version, after validation. The lifecycle workflow
@@ -97,6 +98,8 @@ export interface DeployPhase {
   /** 0 for shadow (mirrored requests, answers discarded). */
   readonly trafficShare: number;
   readonly holdMs: number;
+  /** Promoted only if it beats the champion on live labelled traffic; absent: promoted when the hold ends. */
+  readonly challenge?: ChallengePolicy;
 }
 
 export interface DeployPlan {

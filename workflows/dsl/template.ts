@@ -241,7 +241,14 @@ function planOf(ref: string, definition: TemplateDefinition, manifest: ModelMani
     template: ref,
     gates,
     deploy: {
-      phases: deploy.phases.map((p) => ({ mode: p.mode, name: p.name, trafficShare: p.mode === 'canary' ? p.trafficPercent / 100 : 0, holdMs: p.hold })),
+      phases: deploy.phases.map((p) => ({
+        mode: p.mode,
+        name: p.name,
+        trafficShare: p.mode === 'canary' ? p.trafficPercent / 100 : 0,
+        holdMs: p.hold,
+        // Only when set, so plans of templates released before stay as they were.
+        ...(p.challenge ? { challenge: p.challenge } : {}),
+      })),
     },
     monitor: {
       intervalMs: monitor.every,

@@ -6,6 +6,7 @@ import { promoteSignal, rollbackSignal, supersededSignal } from '../../messages.
 import { activities, runtimeActivities, STEWARD } from '../proxies.js';
 import type { LifecycleContext } from '../context.js';
 import { judgeWindows } from './windows.js';
+import * as challenge from './challenge.js';
 
 /** A phase's runtime is probed this often, so an unhealthy candidate is rolled back within about one interval. */
 export const PHASE_HEALTH_CHECK_MS = 10_000;
@@ -27,6 +28,7 @@ export function deploySlice(resume: LifecycleCheckpoint | undefined): DeploySlic
 }
 
 export function handle(ctx: LifecycleContext): void {
+  challenge.handle(ctx);
   const slice = ctx.state.deploy;
   const noPhase = () => `no shadow or canary phase is under way (stage ${ctx.state.stage})`;
   setHandler(promoteSignal, async (request) => {
@@ -61,11 +63,11 @@ export async function run(ctx: LifecycleContext): Promise<Stop | null> {
  * One phase: the candidate is loaded into its runtime and takes its share of traffic for the hold time (or
  * until someone promotes it), its windows judged as they arrive and its runtime probed for health. A breach,
  * a failed health check, a rollback request or a phase ended behind the lifecycle's back rolls it back at
- * once; the champion never stopped serving.
+ * once; the champion never stopped serving. A phase with a challenge promotes only a candidate that beat the
+ * champion on the phase's labelled requests (challenge.ts); a loser retires.
  */
 async function phase(ctx: LifecycleContext, p: DeployPhase): Promise<Stop | null> {
   const slice = ctx.state.deploy;
-  const { retire } = ctx.state;
   const deployed = await deploy(ctx, `${ctx.workflowId}/deploy/${p.name}`, { strategy: p.mode, trafficShare: p.trafficShare });
   if (typeof deployed === 'string') return deployFailed(ctx, p.name, deployed);
   const until = new Date(Date.now() + p.holdMs).toISOString();
@@ -74,13 +76,49 @@ async function phase(ctx: LifecycleContext, p: DeployPhase): Promise<Stop | null
   await ctx.record({ stage: 'deploy', step, outcome: 'entered', detail: { ...deployed, strategy: p.mode, trafficShare: p.trafficShare, until } }, STEWARD);
   const healthChecks = patched(HEALTH_CHECKS_PATCH);
   const holdEnds = Date.now() + p.holdMs;
-  const { breaches, unhealthy } = healthChecks ? await holdWithHealthChecks(ctx, holdEnds, deployed) : { breaches: await hold(ctx, holdEnds), unhealthy: null };
+  const held = healthChecks ? await holdWithHealthChecks(ctx, holdEnds, deployed) : { breaches: await hold(ctx, holdEnds), unhealthy: null };
   const cut = slice.promotion;
+  const end = (reason: string, keepLoaded = false) => endDeployment(ctx, { deploymentId: deployed.deploymentId, at: ctx.now(), reason, ...(keepLoaded ? { keepLoaded } : {}) });
+  const stop = await settle(ctx, p, deployed, held, end);
+  if (stop) return stop;
+
+  let reason = cut ? `promoted early: ${cut.reason}` : 'hold time elapsed, healthy';
+  if (p.challenge && patched(challenge.CHALLENGE_PATCH)) {
+    // The phase goes on (windows judged, runtime probed) while the challenge waits for labels.
+    const holdMore = async (extendedUntil: number) => {
+      slice.phase = { name: p.name, mode: p.mode, trafficShare: p.trafficShare, until: new Date(extendedUntil).toISOString() };
+      const more = await holdWithHealthChecks(ctx, extendedUntil, deployed);
+      const judgeNow = slice.promotion !== null;
+      return (await settle(ctx, p, deployed, more, end)) ?? (judgeNow ? ('judge-now' as const) : null);
+    };
+    const judged = await challenge.runChallenge(ctx, p, p.challenge, deployed, { holdMore, end });
+    if (typeof judged !== 'string') return judged;
+    reason = `${reason}; ${judged}`;
+  }
+  await end(`promoted after ${p.name}`, true);
+  await ctx.record({ stage: 'deploy', step, outcome: 'passed', detail: { reason } }, cut?.requestedBy.id ?? STEWARD);
+  return null;
+}
+
+/**
+ * The end of a hold: the phase is no longer under way, and whatever ended it is acted on. A retirement, a
+ * breach, a rollback request or an unhealthy runtime ends the phase deployment and stops the lifecycle; null
+ * when the candidate may go on.
+ */
+async function settle(
+  ctx: LifecycleContext,
+  p: DeployPhase,
+  deployed: Deployment,
+  { breaches, unhealthy }: { breaches: string[]; unhealthy: string | null },
+  end: (reason: string) => Promise<unknown>,
+): Promise<Stop | null> {
+  const slice = ctx.state.deploy;
+  const { retire } = ctx.state;
+  const step = p.name;
   const rollback = slice.rollback;
   slice.phase = null;
   slice.promotion = null;
   slice.rollback = null;
-  const end = (reason: string, keepLoaded = false) => endDeployment(ctx, { deploymentId: deployed.deploymentId, at: ctx.now(), reason, ...(keepLoaded ? { keepLoaded } : {}) });
 
   if (retire.pending) {
     await end(`retired during ${p.name}`);
@@ -102,9 +140,6 @@ async function phase(ctx: LifecycleContext, p: DeployPhase): Promise<Stop | null
     await ctx.record({ stage: 'deploy', step, outcome: 'failed', detail: { reason: problem } }, STEWARD);
     return { endedBy: 'rolled-back', reason: `${p.name}: ${problem}`, actor: STEWARD };
   }
-  const reason = cut ? `promoted early: ${cut.reason}` : 'hold time elapsed, healthy';
-  await end(`promoted after ${p.name}`, true);
-  await ctx.record({ stage: 'deploy', step, outcome: 'passed', detail: { reason } }, cut?.requestedBy.id ?? STEWARD);
   return null;
 }
 
