@@ -20,13 +20,15 @@ export type ThreadRequest =
   | { readonly type: 'end' };
 
 export type ThreadReply =
-  | { readonly type: 'ack' }
+  | { readonly type: 'ack'; readonly buffer: ArrayBuffer }
   | { readonly type: 'done'; readonly rows: number; readonly columns: readonly ColumnValues[] }
   | { readonly type: 'error'; readonly problem: boolean; readonly message: string };
 
 /** Below this a thread costs more to start than it saves. */
 export const THREAD_FROM = 16 * 1024 ** 2;
 const MAX_IN_FLIGHT = 8;
+/** Chunk buffers the thread has given back, kept for the next chunks (a new buffer per chunk makes V8 collect often). */
+const MAX_SPARE = 16;
 
 /**
  * The thread's entry: threads do not inherit the TypeScript loader of the process, so the thread registers
@@ -50,6 +52,7 @@ export class CsvThreadColumns {
   private queuedBytes = 0;
   private worker: Worker | undefined;
   private inFlight = 0;
+  private readonly spare: ArrayBuffer[] = [];
   private failure: Error | undefined;
   private done: { rows: number; columns: readonly ColumnValues[] } | undefined;
   private wake: (() => void) | undefined;
@@ -108,7 +111,10 @@ export class CsvThreadColumns {
     const worker = new Worker(ENTRY, { eval: true, workerData: threadData() });
     worker.unref();
     worker.on('message', (message: ThreadReply) => {
-      if (message.type === 'ack') this.inFlight--;
+      if (message.type === 'ack') {
+        this.inFlight--;
+        if (this.spare.length < MAX_SPARE) this.spare.push(message.buffer);
+      }
       else if (message.type === 'done') this.done = message;
       else this.failure = message.problem ? new DatasetProblem(message.message) : new Error(`${this.uri}: the CSV reader thread failed: ${message.message}`);
       this.notify();
@@ -126,8 +132,11 @@ export class CsvThreadColumns {
   }
 
   private send(chunk: Buffer): void {
-    // A copy of its own, moved to the thread: the chunk's memory may be shared with other buffers.
-    const bytes = new Uint8Array(chunk);
+    // A copy of its own, moved to the thread (the chunk's memory may be shared with other buffers), into a
+    // buffer the thread gave back when one is large enough.
+    const spare = this.spare.pop();
+    const bytes = spare && spare.byteLength >= chunk.length ? new Uint8Array(spare, 0, chunk.length) : new Uint8Array(chunk.length);
+    bytes.set(chunk);
     this.worker!.postMessage({ type: 'chunk', bytes } satisfies ThreadRequest, [bytes.buffer]);
     this.inFlight++;
   }

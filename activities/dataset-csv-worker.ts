@@ -28,7 +28,8 @@ port.on('message', (message: ThreadRequest) => {
     if (message.type === 'start') start(message.uri, message.specs);
     else if (message.type === 'chunk') {
       reader!.push(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
-      reply({ type: 'ack' });
+      // The reader keeps no view of the chunk past push (an unfinished record is copied): the buffer goes back.
+      reply({ type: 'ack', buffer: message.bytes.buffer as ArrayBuffer }, [message.bytes.buffer as ArrayBuffer]);
     } else {
       reader!.end();
       const columns = builders.map((b) => b.build());

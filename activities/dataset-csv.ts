@@ -72,7 +72,7 @@ export class CsvColumns {
     } else if (this.carry) buf = Buffer.concat([this.carry, chunk]);
     if (this.first) {
       if (buf.length < 3) {
-        this.carry = buf;
+        this.carry = Buffer.from(buf);
         return;
       }
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
