@@ -3,6 +3,7 @@ import { projectDeployment, projectDeploymentEnd } from '../catalog/projection.j
 import type { CatalogDb } from '../catalog/db.js';
 import type { Deployment, DeployInput, DeploymentProbe, EndDeploymentInput } from '../core/deployment.js';
 import { manifestSchema, type ModelManifest } from '../core/manifest.js';
+import { routingDrainMs } from '../core/routing-drain.js';
 import { modelToServe, runtimeModelName, type ModelRuntime } from '../runtimes/runtime.js';
 import type { Runtimes } from '../runtimes/targets.js';
 import { activityReadControl, artifactReads, type ReadSettings } from './read-uri.js';
@@ -10,6 +11,16 @@ import { verifyDigests } from './scanning.js';
 
 /** The runtime serving each deployment target (runtimes/targets.ts); an unknown target throws. */
 export type RuntimeLookup = Pick<Runtimes, 'forTarget'>;
+
+export interface DeploymentOptions {
+  /** How long gateways may route to an ended deployment (core/routing-drain.ts); its default TTL's when absent. */
+  readonly routingDrainMs?: number;
+}
+
+/** What ending a deployment answers: how many more milliseconds gateways may route to it from their caches. */
+export interface EndedDeployment {
+  readonly drainMs: number;
+}
 
 /** The error type a deploy that can never succeed fails with: the lifecycle records it and stops retrying. */
 export const DEPLOY_REFUSED = 'DeployRefused';
@@ -22,7 +33,8 @@ const PROBE_TIMEOUT_MS = 5_000;
  * idempotent by deployment id and runtime model name, so a worker killed anywhere in a deploy and retried
  * leaves exactly one copy loaded and one row.
  */
-export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup, reading?: ReadSettings) {
+export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup, reading?: ReadSettings, options: DeploymentOptions = {}) {
+  const drainMs = options.routingDrainMs ?? routingDrainMs();
   /**
    * Right before every deploy the artifacts are read again and their digests compared with the registered
    * ones: bytes swapped after the scan and approval are refused, final, naming the critical finding. (Without
@@ -101,12 +113,16 @@ export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup, rea
     /**
      * Ends a deployment row and, unless the version goes on serving in its next phase (`keepLoaded`) or under
      * another live deployment, unloads it from the runtime: rollback, retirement and replacement free it.
+     * Answers how much longer gateways may route to the ended row from their cached tables (a retirement
+     * waits that long, the version still loaded, before it unloads). Counted from now, not from the row's end
+     * time: that is when the lifecycle asked, and the row may have been ended later (a retried attempt) or by
+     * another lifecycle's activity at a time the row does not record.
      */
-    async endDeployment(input: EndDeploymentInput): Promise<void> {
+    async endDeployment(input: EndDeploymentInput): Promise<EndedDeployment> {
       await projectDeploymentEnd(db, input);
-      if (input.keepLoaded) return;
       const ended = await db.selectFrom('deployments').select(['target', 'model_version_id']).where('id', '=', input.deploymentId).executeTakeFirst();
-      if (!ended) return;
+      const answer = { drainMs: ended ? drainMs : 0 };
+      if (input.keepLoaded || !ended) return answer;
       const stillLive = await db
         .selectFrom('deployments')
         .select('id')
@@ -114,12 +130,13 @@ export function deploymentActivities(db: CatalogDb, runtimes: RuntimeLookup, rea
         .where('target', '=', ended.target)
         .where('to_time', 'is', null)
         .executeTakeFirst();
-      if (stillLive) return;
+      if (stillLive) return answer;
       try {
         await runtimeOf(ended.target).unload(runtimeModelName(ended.model_version_id), { signal: Context.current().cancellationSignal });
       } catch (err) {
         throw asFailure(err, `unloading ${ended.model_version_id} from target ${ended.target}`);
       }
+      return answer;
     },
   };
 }

@@ -2,6 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { CatalogDb } from '../../catalog/db.js';
 import { parseModelVersionId } from '../../core/model-id.js';
+import { GATEWAY_ROUTES_TTL_MS } from '../../core/routing-drain.js';
 import type { GatewaySettings } from '../../platform/config.js';
 import type { ModelRuntime } from '../../runtimes/runtime.js';
 import { createRuntimes, type RuntimeTargets } from '../../runtimes/targets.js';
@@ -32,7 +33,10 @@ export interface GatewayOptions extends Partial<GatewaySettings> {
   /** Tests: a seeded traffic split and a tighter comparison. */
   readonly random?: Random;
   readonly tolerance?: Tolerance;
-  /** How long the routing table is served before the catalog is read again. */
+  /**
+   * How long the routing table is served before the catalog is read again. Workers unload a retired version
+   * only after `routingDrainMs` of the same TTL (core/routing-drain.ts): change both together.
+   */
   readonly routesTtlMs?: number;
 }
 
@@ -104,7 +108,7 @@ export function createGatewayService(deps: {
   const clients = !options.runtimeFor && options.targets ? createRuntimes(options.targets, { stage: refuseStaging }) : null;
   const targetNames = new Set(options.targets?.names ?? []);
   const runtimeFor: RuntimeResolver = options.runtimeFor ?? ((target) => (clients && targetNames.has(target) ? clients.forTarget(target) : undefined));
-  const routing = createRoutingTable(deps.db, { ttlMs: options.routesTtlMs ?? 1000, onError: (err) => log('warn', 'gateway routes not refreshed', { err: String(err) }) });
+  const routing = createRoutingTable(deps.db, { ttlMs: options.routesTtlMs ?? GATEWAY_ROUTES_TTL_MS, onError: (err) => log('warn', 'gateway routes not refreshed', { err: String(err) }) });
   const gateway = new Gateway({
     routing,
     runtimeFor,

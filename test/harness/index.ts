@@ -88,6 +88,8 @@ export async function startTestWorker(options: {
   reading?: ReadSettings;
   /** Where deployments load; the test file's shared built-in runtime when absent. */
   runtimes?: Runtimes;
+  /** How long a retirement drains before it unloads (the default gateway TTL's when absent). */
+  routingDrainMs?: number;
 }): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const code = options.workflowBundle?.code ?? (await readFile(inject('workflowBundlePath'), 'utf8'));
@@ -100,6 +102,7 @@ export async function startTestWorker(options: {
     workflowBundle: { code },
     reading: options.reading ?? testReadSettings(),
     runtimes: options.runtimes ?? (await sharedTestRuntime()).runtimes,
+    ...(options.routingDrainMs !== undefined ? { routingDrainMs: options.routingDrainMs } : {}),
   });
   const running = worker.run();
   return {

@@ -81,9 +81,13 @@ describe('the version leaves production', () => {
     const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     await lifecycle.signal(supersededSignal, { successorWorkflowId: 'model-version:other@2.0.0', successorVersion: '2.0.0' });
     expect(await s.result(lifecycle)).toMatchObject({ endedBy: 'superseded', reason: 'replaced by model-version:other@2.0.0' });
-    expect(s.fakes.callsOf('endDeployment', lifecycle.workflowId).map((c) => c.input)).toMatchObject([
+    // The row ends with the version still loaded; once the gateways' drain has passed it is unloaded.
+    const ends = s.fakes.callsOf('endDeployment', lifecycle.workflowId).map((c) => c.input);
+    expect(ends).toMatchObject([
+      { deploymentId: `${lifecycle.workflowId}/deploy`, reason: 'replaced by model-version:other@2.0.0', keepLoaded: true },
       { deploymentId: `${lifecycle.workflowId}/deploy`, reason: 'replaced by model-version:other@2.0.0' },
     ]);
+    expect(ends[1]!.keepLoaded).toBeUndefined();
   });
 
   it('retires when a monitor cycle finds its deployment ended behind its back', async () => {
@@ -98,7 +102,10 @@ describe('the version leaves production', () => {
     const lifecycle = await monitoring(s, { manifest: manifest({ template: 'watch' }) });
     expect(await s.retire(lifecycle, fred, 'replaced by a rules engine')).toMatchObject({ endedBy: 'retired', reason: 'replaced by a rules engine' });
     expect(s.fakes.transitions(lifecycle.workflowId).at(-1)).toMatchObject({ stage: 'retire', outcome: 'completed', actor: 'fred', detail: { endedBy: 'retired', reason: 'replaced by a rules engine' } });
-    expect(s.fakes.callsOf('endDeployment', lifecycle.workflowId).map((c) => c.input.reason)).toEqual(['replaced by a rules engine']);
+    expect(s.fakes.callsOf('endDeployment', lifecycle.workflowId).map((c) => [c.input.reason, c.input.keepLoaded ?? false])).toEqual([
+      ['replaced by a rules engine', true],
+      ['replaced by a rules engine', false],
+    ]);
   });
 
   it('reaches its end of life one year after deployment, skipped in milliseconds', async () => {

@@ -77,6 +77,8 @@ const digestOf = (text: string) => `sha256:${Buffer.from(text).toString('hex').p
 export class FakeActivities {
   readonly calls: RecordedCall[] = [];
   readonly deployments = new Map<string, FakeDeployment>();
+  /** What ending a deployment answers as the gateways' drain (0 unless a test sets it: no retirement timer). */
+  drainMs = 0;
   private readonly scans = new Map<string, ScanBehaviour>();
   private readonly drifts = new Map<string, DriftBehaviour>();
   private readonly windowDrifts = new Map<string, { features: boolean; prediction: boolean }>();
@@ -280,6 +282,7 @@ export class FakeActivities {
         this.record('endDeployment', input);
         const deployment = this.deployments.get(input.deploymentId);
         if (deployment && !deployment.ended) deployment.ended = { at: input.at, reason: input.reason };
+        return { drainMs: this.drainMs };
       },
     });
   }

@@ -1,8 +1,12 @@
-import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, patched, setHandler, sleep } from '@temporalio/workflow';
 import type { LifecycleCheckpoint, LifecycleResult, RetireRequest, RetiredLineage, Stop, SupersededNotice } from '../../../core/lifecycle.js';
 import { retireSignal, supersededSignal } from '../../messages.js';
 import type { LifecycleContext } from '../context.js';
+import { runtimeActivities } from '../proxies.js';
 import { endDeployment } from './deploy.js';
+
+/** Lifecycles that drain before unloading (recorded ones ended the row and unloaded in one activity). */
+const DRAIN_PATCH = 'steward:retire-drains';
 
 /** A retire request (acted on in every stage) and a successor's notice that it took this version's place. */
 export interface RetireSlice {
@@ -43,15 +47,35 @@ export function retiredBy(request: RetireRequest): Stop {
 }
 
 /**
- * Retire: ends the live deployment and unloads the version from its runtime, records why, and returns once
- * every message handler has finished.
+ * Retire: ends the live deployment, drains it and unloads the version from its runtime, records why, and
+ * returns once every message handler has finished.
  */
 export async function run(ctx: LifecycleContext, { endedBy, reason, actor }: Stop): Promise<LifecycleResult> {
   ctx.enter('retire');
   const { deployment } = ctx.state.deploy;
+  const end = { deploymentId: deployment?.deploymentId ?? '', at: ctx.now(), reason };
   // Ending the row first stops routing to the version; only then is it unloaded from its runtime.
-  const unloadProblem = deployment ? await endDeployment(ctx, { deploymentId: deployment.deploymentId, at: ctx.now(), reason }) : null;
+  const unloadProblem = !deployment ? null : patched(DRAIN_PATCH) ? await drainAndUnload(ctx, end) : await endDeployment(ctx, end);
   await ctx.record({ stage: 'retire', outcome: 'completed', detail: { endedBy, reason, ...(unloadProblem ? { unloadProblem } : {}), lineage: lineageSummary(ctx) } }, actor);
   await condition(allHandlersFinished);
   return { modelVersionId: ctx.versionId, endedBy, reason };
+}
+
+/**
+ * Ends the row with the version still loaded, waits on a durable timer while gateways may still route to it
+ * from their cached routing tables (the drain the activity answers), then unloads it. A timer rather than a
+ * wait inside the activity: it holds no worker slot, survives a worker restart without starting over, and the
+ * history shows the drain between the row's end and the unload. The problem to record if the row could not be
+ * ended (then nothing is unloaded: gateways still route to it) or the version not unloaded.
+ */
+async function drainAndUnload(ctx: LifecycleContext, end: { deploymentId: string; at: string; reason: string }): Promise<string | null> {
+  let drainMs: number;
+  try {
+    drainMs = (await runtimeActivities.endDeployment({ ...end, keepLoaded: true }))?.drainMs ?? 0;
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return err.cause?.message ?? err.message;
+  }
+  if (drainMs > 0) await sleep(drainMs);
+  return endDeployment(ctx, end);
 }
