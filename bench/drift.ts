@@ -19,9 +19,9 @@ import { ensurePythonReference } from '../test/harness/python-reference.js';
  *    reference's std, as Evidently normalises it) and PSI (numpy, the way Evidently's get_binned_data and
  *    psi compute it). The monitor prepares a reference once (prepareReferenceColumn: drop missing values,
  *    sort, distinct count, mean and std, the cell grid) and compares it with many windows, so Steward's
- *    per-window cost is everything done with the window: dropping its missing values (a check; a copy only if some are missing) plus the test,
- *    which includes whatever the test needs from the window (its counts on the reference's grid and the
- *    few cells walked value by value, or a sort where a test needs one). scipy and numpy sort or bin both
+ *    per-window cost is everything done with the window: dropping its missing values (a check; a copy only
+ *    if some are missing) plus the test, which includes whatever the test needs from the window (its counts
+ *    on the reference's grid and the few cells walked value by value, or a sort where a test needs one). scipy and numpy sort or bin both
  *    sides on every call and keep nothing between calls, so they are compared with Steward's per-window
  *    cost and with its whole cost (reference preparation + window). Each side runs the same inputs RUNS
  *    times; medians of wall-clock time are compared, and CPU time (process.cpuUsage, all of Node's threads;
