@@ -50,7 +50,7 @@ async function challengerInShadow(): Promise<{ parent: Lifecycle; child: Lifecyc
   await parent.signal(retrainSignal, { requestedBy: fred, reason: 'new quarter of applications' });
   const child = s.handle(`model-version:${m.name}@1.1.0`);
   // A busy machine may take a while to run the retrain and the child's gates.
-  await s.fakes.transition(child.workflowId, 'deploy/shadow:entered', { timeoutMs: 60_000 });
+  await s.fakes.transition(child.workflowId, 'deploy/shadow:entered', { timeoutMs: 120_000 });
   return { parent, child, childVersion: `${m.name}@1.1.0` };
 }
 
@@ -67,7 +67,7 @@ async function closed(lifecycle: Lifecycle): Promise<void> {
   throw new Error(`${lifecycle.workflowId} still runs`);
 }
 
-describe('champion against challenger', { timeout: 150_000 }, () => {
+describe('champion against challenger', { timeout: 240_000 }, () => {
   it('a first version has nothing to challenge: promoted, and the record says so', async () => {
     const m = manifest({ template: 'challenged' });
     const lifecycle = await s.start({ manifest: m });
@@ -116,7 +116,7 @@ describe('champion against challenger', { timeout: 150_000 }, () => {
     await closed(parent);
   });
 
-  it('a challenger that falls short of the margin retires with the metric, both values and the margin; the champion keeps serving and may retrain again', async () => {
+  it('a challenger that falls short of the margin retires with the metric, both values and the margin; the champion keeps serving, back in its monitor stage', async () => {
     const { parent, child } = await challengerInShadow();
     answers.set(child.workflowId, [{ challenger: side(child.modelVersionId, 0.79, 240), champion: side(championOf(parent), 0.78, 240), windows: 12 }]);
     await s.skip('1 day');
@@ -136,8 +136,6 @@ describe('champion against challenger', { timeout: 150_000 }, () => {
     expect(s.fakes.callsOf('endDeployment', parent.workflowId).map((c) => c.input)).toEqual([expect.objectContaining({ deploymentId: `${parent.workflowId}/deploy/shadow`, keepLoaded: true })]);
     expect(s.fakes.deployments.get(`${parent.workflowId}/deploy`)?.ended).toBeNull();
     expect(await s.status(parent)).toMatchObject({ stage: 'monitor', successor: null, deployment: { deploymentId: `${parent.workflowId}/deploy` } });
-    await parent.signal(retrainSignal, { requestedBy: fred, reason: 'try again with more data' });
-    expect(await s.fakes.transition(parent.workflowId, 'retrain:failed')).toMatchObject({ detail: { problem: `${child.workflowId} already exists` } });
   });
 
   it('too few labelled rows extend the hold, measured at most ten more times; labels that arrive in time get it judged', async () => {
