@@ -95,6 +95,8 @@ export interface LifecycleCheckpoint {
   readonly pendingLabelWindows?: readonly string[];
   /** When the last retrain began; absent before scheduled retrains (and when there was none). */
   readonly lastRetrainAt?: string;
+  /** The version of the last successor that lost its challenge: the next retrain numbers past it. */
+  readonly lastLostVersion?: string;
 }
 /** The name recorded histories' code used. */
 export type MonitorCheckpoint = LifecycleCheckpoint;

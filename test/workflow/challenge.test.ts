@@ -136,6 +136,10 @@ describe('champion against challenger', { timeout: 240_000 }, () => {
     expect(s.fakes.callsOf('endDeployment', parent.workflowId).map((c) => c.input)).toEqual([expect.objectContaining({ deploymentId: `${parent.workflowId}/deploy/shadow`, keepLoaded: true })]);
     expect(s.fakes.deployments.get(`${parent.workflowId}/deploy`)?.ended).toBeNull();
     expect(await s.status(parent)).toMatchObject({ stage: 'monitor', successor: null, deployment: { deploymentId: `${parent.workflowId}/deploy` } });
+    // The loser keeps its version number; the next retrain numbers past it.
+    await parent.signal(retrainSignal, { requestedBy: fred, reason: 'another try' });
+    const next = await s.fakes.transition(parent.workflowId, 'retrain:passed', { nth: 2, timeoutMs: 60_000 });
+    expect(next.detail).toMatchObject({ reason: 'another try', successor: child.workflowId.replace('@1.1.0', '@1.2.0') });
   });
 
   it('too few labelled rows extend the hold, measured at most ten more times; labels that arrive in time get it judged', async () => {

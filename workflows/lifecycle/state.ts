@@ -58,6 +58,7 @@ export class LifecycleState {
       pendingRetire: retire.pending,
       superseded: retire.superseded,
       ...(retrain.lastRetrainAt ? { lastRetrainAt: retrain.lastRetrainAt } : {}),
+      ...(retrain.lastLostVersion ? { lastLostVersion: retrain.lastLostVersion } : {}),
       ...windowsCheckpoint(monitor),
     };
   }

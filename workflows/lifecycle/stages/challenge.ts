@@ -25,6 +25,7 @@ export function handle(ctx: LifecycleContext): void {
   setHandler(challengerRetiredSignal, async (notice) => {
     if (state.retrain.successor?.workflowId !== notice.successorWorkflowId) return;
     state.retrain.successor = null;
+    state.retrain.lastLostVersion = notice.successorVersion;
     // Back from waiting on the successor: monitoring, where a retrain may be asked for again.
     if (state.stage === 'retrain') ctx.enter('monitor');
     await ctx.record({ stage: state.stage, step: 'successor', outcome: 'failed', detail: { reason: notice.reason, successor: notice.successorWorkflowId } }, STEWARD);

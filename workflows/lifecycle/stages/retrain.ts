@@ -32,10 +32,12 @@ export interface RetrainSlice {
   successor: Successor | null;
   /** When the last retrain began (whatever came of it): the schedule and the minimum interval count from here. */
   lastRetrainAt: string | null;
+  /** The version of the last successor that lost its challenge and retired; its number is taken for good. */
+  lastLostVersion: string | null;
 }
 
 export function retrainSlice(resume: LifecycleCheckpoint | undefined): RetrainSlice {
-  return { pending: resume?.pendingRetrain ?? null, successor: resume?.successor ?? null, lastRetrainAt: resume?.lastRetrainAt ?? null };
+  return { pending: resume?.pendingRetrain ?? null, successor: resume?.successor ?? null, lastRetrainAt: resume?.lastRetrainAt ?? null, lastLostVersion: resume?.lastLostVersion ?? null };
 }
 
 export function handle(ctx: LifecycleContext): void {
@@ -127,7 +129,10 @@ export async function run(ctx: LifecycleContext, request: RetrainRequest): Promi
     }
   }
   ctx.enter('retrain');
-  const version = bumpVersion(manifest.version, plan.retrain.versionBump);
+  // A successor that lost its challenge keeps its version number (its history and catalog rows stay), so the next
+  // one numbers past it. Only lifecycles whose successor lost reach the marker: other histories replay unchanged.
+  const lost = state.retrain.lastLostVersion;
+  const version = bumpVersion(lost !== null && patched('steward:retrain-past-lost') ? lost : manifest.version, plan.retrain.versionBump);
   let childManifest: ModelManifest = {
     ...manifest,
     version,
