@@ -210,10 +210,14 @@ describe('batch scoring through the API', () => {
 
     const retire = await api.call('POST', `/models/${retiringId}/retire`, { token: engineer, body: { reason: 'replaced' } });
     expect(retire.status).toBe(202);
+    // Retired: the deployment row ended and, after the routing drain, the retirement recorded.
     await eventually(
-      `${retiringId} no longer deployed`,
-      async () =>
-        (await stack.database.db.selectFrom('deployments').select('id').where('model_version_id', '=', retiringId).where('to_time', 'is', null).executeTakeFirst()) ? undefined : true,
+      `${retiringId} no longer deployed and retired`,
+      async () => {
+        const live = await stack.database.db.selectFrom('deployments').select('id').where('model_version_id', '=', retiringId).where('to_time', 'is', null).executeTakeFirst();
+        const { stage } = await stack.database.db.selectFrom('model_versions').select('stage').where('id', '=', retiringId).executeTakeFirstOrThrow();
+        return !live && stage === 'retire' ? true : undefined;
+      },
       { timeoutMs: 30_000 },
     );
     const retried = await startBatch(retiringId, { inputUri: input.uri, batchId: 'before-retire' });
