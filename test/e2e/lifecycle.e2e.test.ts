@@ -122,7 +122,9 @@ describe('a model version walks the whole lifecycle on a real dev server and rea
 
     // The child is its own lifecycle, started by the parent, abandoned on close, linked in its history.
     const childWorkflowId = lifecycleWorkflowId({ name: manifest.name, version: '1.1.0' });
-    const childHistory = await client.workflow.getHandle(childWorkflowId).fetchHistory();
+    // Its first run: by now the child may have continued-as-new in its own monitor loop.
+    const [childFirstRun] = await lifecycleRunHistories(client, childWorkflowId);
+    const childHistory = childFirstRun!.history;
     const started = childHistory.events![0]!.workflowExecutionStartedEventAttributes!;
     expect(started.parentWorkflowExecution?.workflowId).toBe(workflowId);
     expect(stageTransitionsIn(childHistory)[0]).toMatchObject({ stage: 'register', detail: { parent: id } });
