@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +23,7 @@ import { observationSignal, statusQuery } from '../workflows/messages.js';
 import { createTestDatabase, startTestApi, uniqueTaskQueue } from '../test/harness/index.js';
 import { sampleManifest } from '../test/harness/manifests.js';
 import { startPostgresCluster } from '../test/harness/postgres-cluster.js';
+import { freePort } from '../test/harness/ports.js';
 import { TEST_ROOT } from '../test/harness/reading.js';
 import { CpuMeter, findProcess, memoryMiB } from './proc.js';
 
@@ -95,17 +95,6 @@ async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) =
       while (next < items.length) await fn(items[next++]!);
     }),
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The worker process, started as `npm run worker` starts it, with its logs in a file; ready once it polls. */

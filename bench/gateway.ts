@@ -18,7 +18,8 @@ import { createRuntimes, parseRuntimeTargets } from '../runtimes/targets.js';
 import { createTestDatabase } from '../test/harness/index.js';
 import { sampleManifest } from '../test/harness/manifests.js';
 import { MLSERVER_VERSION, startMlserver, trainSklearnModel } from '../test/harness/mlserver.js';
-import { freePort, startPostgresCluster } from '../test/harness/postgres-cluster.js';
+import { startPostgresCluster } from '../test/harness/postgres-cluster.js';
+import { freePort } from '../test/harness/ports.js';
 
 /**
  * `npm run bench:gateway`: the scoring gateway's cost, measured against each runtime Steward supports. In one

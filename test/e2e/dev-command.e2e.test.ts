@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../harness/postgres-cluster.js';
+import { freePort } from '../harness/ports.js';
 
 /**
  * The README's first Quick start command, minus `npm install`: `npm run dev` brings up the whole stack on embedded

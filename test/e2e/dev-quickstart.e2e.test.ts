@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { steward } from '../harness/cli.js';
 import { eventually } from '../harness/index.js';
 import { startDev } from '../harness/dev.js';
-import { freePort } from '../harness/postgres-cluster.js';
+import { freePort } from '../harness/ports.js';
 
 /**
  * The README's first command as a new user follows it: `npm run dev` with no Python and no services, the example

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { createApiToken } from '../../api/tokens.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
-import { freePort } from '../harness/postgres-cluster.js';
+import { freePort } from '../harness/ports.js';
 import { TEST_ROOT } from '../harness/reading.js';
 import { sharedTestRuntime } from '../harness/runtimes.js';
 

@@ -10,7 +10,7 @@ import { statusQuery } from '../../workflows/messages.js';
 import { settledHistoryLength } from '../harness/history.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { connectTestClient, createTestDatabase, eventually, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
-import { freePort } from '../harness/postgres-cluster.js';
+import { freePort } from '../harness/ports.js';
 import { TEST_ROOT } from '../harness/reading.js';
 import { sharedTestRuntime } from '../harness/runtimes.js';
 

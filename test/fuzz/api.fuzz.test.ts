@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { createApiToken } from '../../api/tokens.js';
 import { connectTestClient, createTestDatabase, eventually, terminateRunning, uniqueTaskQueue, type TestDatabase } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
-import { freePort } from '../harness/postgres-cluster.js';
+import { freePort } from '../harness/ports.js';
 import { routesOf, type Route } from './openapi.js';
 import { describeRequest, requestArbitrary, ROLES, wellFormedRequests, type FuzzContext, type FuzzRequest, type RoleName } from './requests.js';
 import { answersHealth, send, sendPatiently, startProcess, takeLedger, unexplained, type Answer, type Ledger, type StewardProcess } from './stack.js';

@@ -2,11 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from './ports.js';
 import { ensureVenv } from './python-venv.js';
 
 const run = promisify(execFile);
@@ -33,16 +33,6 @@ export interface MlserverInstall {
 export async function ensureMlserver(options: { say?: (m: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<MlserverInstall> {
   const venv = await ensureVenv({ name: `mlserver-${MLSERVER_VERSION}`, requirements: REQUIREMENTS, purpose: 'the MLServer tests', probe: 'mlserver' }, options);
   return { venv: venv.venv, python: venv.python, mlserver: join(venv.bin, 'mlserver'), source: venv.source };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 export interface RunningMlserver {

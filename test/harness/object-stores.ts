@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports.js';
 import { ensureVenv, type PythonVenv } from './python-venv.js';
 
 /**
@@ -14,16 +14,6 @@ export const OBJECT_STORE_REQUIREMENTS = ['moto[server]==5.2.5', 'gcp-storage-em
 
 export function ensureObjectStoreServers(options: { say?: (m: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<PythonVenv> {
   return ensureVenv({ name: 'object-stores-1', requirements: OBJECT_STORE_REQUIREMENTS, purpose: 'the s3:// and gs:// read tests (moto, gcp-storage-emulator)', probe: 'moto_server' }, options);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 export interface RunningStore {
