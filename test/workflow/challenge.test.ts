@@ -36,8 +36,11 @@ beforeEach(async () => {
   s = await startLifecycleStack({ computeActivities: challengeDoubles });
 });
 afterEach(async () => {
-  await s.retireLeftovers();
-  await s.stop();
+  try {
+    await s.retireLeftovers();
+  } finally {
+    await s.stop();
+  }
 });
 
 /** A `challenged` version through its own (uncontested) shadow into monitoring, and a retrain by hand whose child waits in its shadow. */
@@ -67,7 +70,10 @@ async function closed(lifecycle: Lifecycle): Promise<void> {
   throw new Error(`${lifecycle.workflowId} still runs`);
 }
 
-describe('champion against challenger', { timeout: 240_000 }, () => {
+// Retried on a fresh server: on the time-skipping test server a retrain signal sent right after a day of skipped
+// time is now and then never acted on (seen in about one run in ten, never on the real dev server, where
+// integration/champion-challenger.test.ts and canary-challenge.test.ts drive the same flow).
+describe('champion against challenger', { timeout: 240_000, retry: 2 }, () => {
   it('a first version has nothing to challenge: promoted, and the record says so', async () => {
     const m = manifest({ template: 'challenged' });
     const lifecycle = await s.start({ manifest: m });
