@@ -50,3 +50,9 @@ export async function writeCsv(name: string, rows: readonly Record<string, strin
   const text = [columns.join(','), ...rows.map((r) => columns.map((c) => r[c] ?? '').join(','))].join('\n') + '\n';
   return writeArtifact(name, text);
 }
+
+/** The V2 inference body the example credit model takes for these rows: its two numeric inputs as FP64 tensors. */
+export function creditInferBody(id: string, rows: readonly { income: number; debt_to_income: number }[]) {
+  const tensor = (name: 'income' | 'debt_to_income') => ({ name, shape: [rows.length], datatype: 'FP64', data: rows.map((r) => r[name]) });
+  return { id, inputs: [tensor('income'), tensor('debt_to_income')] };
+}

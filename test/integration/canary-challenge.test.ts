@@ -12,7 +12,7 @@ import { bundleWorkflows } from '../../workers/bundle.js';
 import { retireSignal } from '../../workflows/messages.js';
 import { canaryChallengeTemplates } from '../fixtures/workflows/canary-challenge.js';
 import { writeArtifact } from '../harness/artifacts.js';
-import { creditRows, seededRandom as seededRows } from '../harness/datasets.js';
+import { creditInferBody, creditRows, seededRandom as seededRows } from '../harness/datasets.js';
 import { connectTestClient, createTestDatabase, eventually, startTestApi, startTestWorker, terminateRunning, uniqueTaskQueue, type RunningWorker, type TestApi, type TestDatabase } from '../harness/index.js';
 import { sampleManifest } from '../harness/manifests.js';
 import { sharedTestRuntime } from '../harness/runtimes.js';
@@ -128,13 +128,7 @@ describe('champion against challenger in a canary on live traffic', () => {
       const requestId = `${tag}-${i}`;
       const res = await api.call('POST', `/v2/models/${m.name}/infer`, {
         token: scorer,
-        body: {
-          id: requestId,
-          inputs: [
-            { name: 'income', shape: [ROWS], datatype: 'FP64', data: batch.map((r) => r.income) },
-            { name: 'debt_to_income', shape: [ROWS], datatype: 'FP64', data: batch.map((r) => r.debt_to_income) },
-          ],
-        },
+        body: creditInferBody(requestId, batch),
       });
       expect(res.status).toBe(200);
       const probability = (res.body.outputs as { name: string; data: number[] }[]).find((o) => o.name === 'probability')!.data;

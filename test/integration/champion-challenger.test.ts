@@ -14,7 +14,7 @@ import { bundleWorkflows } from '../../workers/bundle.js';
 import { createStewardWorker, type StewardWorker } from '../../workers/worker.js';
 import { challengeTemplates } from '../fixtures/workflows/challenge.js';
 import { writeArtifact } from '../harness/artifacts.js';
-import { creditRows, seededRandom, writeCsv } from '../harness/datasets.js';
+import { creditInferBody, creditRows, seededRandom, writeCsv } from '../harness/datasets.js';
 import { connectTestClient, createTestDatabase, eventually, startTestApi, terminateRunning, uniqueTaskQueue, type TestApi, type TestDatabase } from '../harness/index.js';
 import { sampleManifest, SAMPLE_MODEL } from '../harness/manifests.js';
 import { ensurePythonReference } from '../harness/python-reference.js';
@@ -137,13 +137,7 @@ describe('champion against challenger on live traffic', () => {
       const requestId = `${tag}-${i}`;
       const res = await api.call('POST', `/v2/models/${m.name}/infer`, {
         token: scorer,
-        body: {
-          id: requestId,
-          inputs: [
-            { name: 'income', shape: [ROWS], datatype: 'FP64', data: batch.map((r) => r.income) },
-            { name: 'debt_to_income', shape: [ROWS], datatype: 'FP64', data: batch.map((r) => r.debt_to_income) },
-          ],
-        },
+        body: creditInferBody(requestId, batch),
       });
       expect(res.status).toBe(200);
       sent.push({ requestId, rows: batch, answeredBy: String(res.body.model_version) });

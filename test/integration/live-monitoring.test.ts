@@ -4,7 +4,7 @@ import { manifestSchema, type ModelManifest } from '../../core/manifest.js';
 import type { Principal } from '../../core/principal.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { liveTemplates } from '../fixtures/workflows/live-monitoring.js';
-import { creditRows, writeCsv } from '../harness/datasets.js';
+import { creditInferBody, creditRows, writeCsv } from '../harness/datasets.js';
 import { eventually, startBundledLifecycles, startTestApi, type BundledLifecycles, type TestApi } from '../harness/index.js';
 import { SAMPLE_MODEL, sampleManifest } from '../harness/manifests.js';
 import { sharedTestRuntime } from '../harness/runtimes.js';
@@ -41,13 +41,7 @@ describe('live monitoring through the gateway', () => {
       const requestId = `${tag}-${i}`;
       const res = await api.call('POST', `/v2/models/${m.name}/infer`, {
         token: scorer,
-        body: {
-          id: requestId,
-          inputs: [
-            { name: 'income', shape: [ROWS_PER_REQUEST], datatype: 'FP64', data: batch.map((r) => r.income) },
-            { name: 'debt_to_income', shape: [ROWS_PER_REQUEST], datatype: 'FP64', data: batch.map((r) => r.debt_to_income) },
-          ],
-        },
+        body: creditInferBody(requestId, batch),
       });
       expect(res.status).toBe(200);
       sent.push({ requestId, rows: batch });
