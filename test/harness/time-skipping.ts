@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { WorkflowClient } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -38,6 +39,11 @@ export interface TimeSkippingOptions {
 export interface TimeSkippingStack {
   readonly env: TestWorkflowEnvironment;
   readonly taskQueue: string;
+  /**
+   * A client whose waits leave time locked: awaiting a result through it lets the server's clock run at
+   * wall-clock speed, for workflows that need no timer to finish (unlike `env.client`, which skips ahead).
+   */
+  readonly wallClock: WorkflowClient;
   /** Stops the workers and the server. */
   stop(): Promise<void>;
 }
@@ -71,6 +77,7 @@ export async function startTimeSkipping(options: TimeSkippingOptions): Promise<T
   return {
     env,
     taskQueue,
+    wallClock: new WorkflowClient({ connection: env.connection, namespace: env.namespace ?? 'default' }),
     async stop() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { inject } from 'vitest';
 import { manifestSchema, type ManifestInput, type ModelManifest } from '../../../core/manifest.js';
@@ -101,6 +102,8 @@ export interface LifecycleStack {
   /** Starts a lifecycle on the stack's task queue, registered by erin unless the input says otherwise. */
   start(input: Partial<StartInput> & { manifest: ModelManifest }): Promise<Lifecycle>;
   handle(workflowId: string): Lifecycle;
+  /** Waits until the lifecycle has no workflow task in flight, so a message does not race a continue-as-new. */
+  settled(lifecycle: Lifecycle): Promise<void>;
   status(lifecycle: Lifecycle): Promise<LifecycleStatus>;
   /** Sends an approval attempt and waits for the lifecycle to record its verdict. */
   attempt(lifecycle: Lifecycle, request: ReturnType<typeof decision>): Promise<ApprovalAttempt>;
@@ -133,16 +136,47 @@ export async function startLifecycleStack(options: { computeActivities?: object 
   const result = (lifecycle: Lifecycle) => lifecycle.result() as Promise<LifecycleResult>;
   const lifecycleIds = () => [...new Set(fakes.calls.map((c) => c.workflowId))];
   /**
-   * The retirement is awaited on the recorded transition, with the server's clock still running at wall-clock
-   * speed, and only then is time skipped to collect the result: skipping while the workflow cancels its timers
-   * races the test server's timer bookkeeping (temporalio/sdk-java#2606).
+   * A retired lifecycle's result, collected without skipping time: once `retire:completed` is recorded it needs
+   * no timer to finish, and skipping while it (or another lifecycle) still has a workflow task or activity in
+   * flight races the test server's bookkeeping: it skipped to the lifecycle's execution timeout ("Workflow
+   * execution timed out") when a retrain's successor was retired right after notifying its parent (CI, under
+   * load; timer cancellations race the same way, temporalio/sdk-java#2606).
    */
-  const retireAndWait = async (lifecycle: Lifecycle, by: Principal, reason: string) => {
+  const ended = (lifecycle: Lifecycle) => stack.wallClock.getHandle(lifecycle.workflowId).result() as Promise<LifecycleResult>;
+  /**
+   * Waits (up to 10 s) until the lifecycle's latest run has no workflow task scheduled or running, twice in a
+   * row. The test server races a message against a continue-as-new: a query or signal that reaches a run as it
+   * continues is lost, the query never answers and the server's clock stays locked (a lifecycle whose deploy
+   * phases used up its run budget continues right after `monitor:passed`). Messages from the helpers below wait
+   * for this first; a run waiting on a timer, a signal or a held activity is settled.
+   */
+  const WORKFLOW_TASK_EVENTS = new Set([5, 6, 7, 8, 9]); // scheduled, started, completed, timed out, failed
+  const quiet = async (workflowId: string) => {
+    if (!(await running(workflowId))) return true;
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const last = [...events].reverse().find((e) => WORKFLOW_TASK_EVENTS.has(Number(e.eventType)));
+    return Number(last?.eventType) === 7;
+  };
+  const settled = async (lifecycle: Lifecycle) => {
+    const deadline = Date.now() + 10_000;
+    let quietPolls = 0;
+    while (quietPolls < 2 && Date.now() < deadline) {
+      quietPolls = (await quiet(lifecycle.workflowId)) ? quietPolls + 1 : 0;
+      await sleep(100);
+    }
+  };
+  /** Asks the lifecycle to retire and waits for it to record it. */
+  const retireRecorded = async (lifecycle: Lifecycle, by: Principal, reason: string) => {
     const retired = fakes.transition(lifecycle.workflowId, 'retire:completed');
     retired.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    await settled(lifecycle);
     await lifecycle.signal(retireSignal, { requestedBy: by, reason });
     await retired;
-    return result(lifecycle);
+  };
+  /** The retirement is awaited on the recorded transition, and only then is the result collected. */
+  const retireAndWait = async (lifecycle: Lifecycle, by: Principal, reason: string) => {
+    await retireRecorded(lifecycle, by, reason);
+    return ended(lifecycle);
   };
 
   return {
@@ -172,28 +206,22 @@ export async function startLifecycleStack(options: { computeActivities?: object 
       await lifecycle.signal(approvalSignal, request);
       return (await recorded).input.attempt as ApprovalAttempt;
     },
-    status: (lifecycle) => lifecycle.query(statusQuery),
+    settled,
+    status: async (lifecycle) => (await settled(lifecycle), lifecycle.query(statusQuery)),
     skip: (duration) => env.sleep(duration),
     result,
     retire: (lifecycle, by = people.erin, reason = 'test over') => retireAndWait(lifecycle, by, reason),
-    /**
-     * Every lifecycle still running is retired, and only once all have recorded it are their results collected:
-     * collecting a result lets the server skip time, and skipping while another lifecycle (a retrain's successor)
-     * still runs an activity can time that activity out under load and leave it stuck.
-     */
+    /** Every lifecycle still running is retired, and only once all have recorded it are their results collected (`ended`). */
     async retireLeftovers() {
       const leftovers: Lifecycle[] = [];
       for (const id of lifecycleIds()) {
         if (!(await running(id))) continue;
         await fakes.idle(id);
         const lifecycle = handle(id);
-        const retired = fakes.transition(id, 'retire:completed');
-        retired.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
-        await lifecycle.signal(retireSignal, { requestedBy: people.erin, reason: 'test over' });
-        await retired;
+        await retireRecorded(lifecycle, people.erin, 'test over');
         leftovers.push(lifecycle);
       }
-      await Promise.all(leftovers.map(result));
+      await Promise.all(leftovers.map(ended));
     },
     stop: () => stack.stop(),
   };

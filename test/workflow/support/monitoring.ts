@@ -28,5 +28,6 @@ export async function monitoring(s: LifecycleStack, input: Parameters<LifecycleS
   ]);
   if (needsApproval) await s.attempt(lifecycle, decision(people.ana));
   await s.fakes.transition(lifecycle.workflowId, 'monitor:passed');
+  await s.settled(lifecycle);
   return lifecycle;
 }
