@@ -134,7 +134,10 @@ describe('champion against challenger', { timeout: 240_000, retry: 2 }, () => {
     await closed(child);
     expect(s.fakes.path(child.workflowId).slice(-4)).toEqual(['deploy/shadow:entered', 'deploy/challenge:failed', 'deploy/shadow:failed', 'retire:completed']);
     // The phase deployment ended and unloaded; the child never became the champion.
-    expect(s.fakes.callsOf('endDeployment', child.workflowId).map((c) => c.input)).toEqual([expect.objectContaining({ deploymentId: `${child.workflowId}/deploy/shadow`, reason: `retired: ${reason}` })]);
+    expect(s.fakes.callsOf('endDeployment', child.workflowId).map((c) => c.input)).toEqual([
+      expect.objectContaining({ deploymentId: `${child.workflowId}/deploy/shadow`, reason: `retired: ${reason}`, keepLoaded: true }),
+      expect.objectContaining({ deploymentId: `${child.workflowId}/deploy/shadow`, reason: `retired: ${reason}` }),
+    ]);
     expect(s.fakes.callsOf('deployVersion', child.workflowId).map((c) => c.input.strategy)).toEqual(['shadow']);
     // The champion: untouched, told why, and free to retrain again.
     const told = await s.fakes.transition(parent.workflowId, 'monitor/successor:failed');

@@ -38,6 +38,12 @@ async function inShadow(): Promise<{ lifecycle: Lifecycle; entered: number }> {
 }
 
 const ended = (deploymentId: string) => s.fakes.callsOf('endDeployment').filter((c) => c.input.deploymentId === deploymentId);
+/** Each end of a deployment as [reason, kept loaded]: a phase that stops drains (row ended, still loaded), then unloads. */
+const endings = (deploymentId: string) => ended(deploymentId).map((c) => [c.input.reason, c.input.keepLoaded ?? false]);
+const drained = (reason: string) => [
+  [reason, true],
+  [reason, false],
+];
 
 describe('replace', () => {
   it('makes the version the champion on its target at once', async () => {
@@ -113,7 +119,7 @@ describe('shadow and canary phases', () => {
     expect(s.fakes.path(lifecycle.workflowId).slice(-4)).toEqual(['deploy/canary:entered', 'deploy/observation:breached', 'deploy/canary:failed', 'retire:completed']);
     const failed = s.fakes.transitions(lifecycle.workflowId).at(-2);
     expect(failed?.detail).toEqual({ reason: 'monitor policy breached', breaches: ['error rate 0.05 > 0.01'] });
-    expect(ended(`${lifecycle.workflowId}/deploy/canary`).map((c) => c.input.reason)).toEqual(['rolled back: error rate 0.05 > 0.01']);
+    expect(endings(`${lifecycle.workflowId}/deploy/canary`)).toEqual(drained('rolled back: error rate 0.05 > 0.01'));
     // The candidate never became the champion.
     expect(s.fakes.callsOf('deployVersion', lifecycle.workflowId).map((c) => c.input.strategy)).toEqual(['shadow', 'canary']);
   });
@@ -143,7 +149,7 @@ describe('shadow and canary phases', () => {
     expect(failed).toMatchObject({ step: 'shadow', outcome: 'failed', detail: { reason: 'health check failed: runtime of target default does not serve the model' } });
     // The first probe after the failure caught it: one spread-out interval of a 3-day hold, not the hold's end.
     expect(Date.parse(failed.at) - entered).toBeLessThan((3 * DAY) / MAX_PROBES_PER_PHASE + 60_000);
-    expect(ended(shadowId).map((c) => c.input.reason)).toEqual(['rolled back: health check failed: runtime of target default does not serve the model']);
+    expect(endings(shadowId)).toEqual(drained('rolled back: health check failed: runtime of target default does not serve the model'));
     expect(s.fakes.callsOf('deployVersion', lifecycle.workflowId)).toHaveLength(1);
   });
 
@@ -153,8 +159,7 @@ describe('shadow and canary phases', () => {
     const result = await s.result(lifecycle);
     expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'rolled-back', reason: 'shadow: wrong feature order' });
     expect(s.fakes.transitions(lifecycle.workflowId).at(-2)).toMatchObject({ step: 'shadow', outcome: 'failed', actor: 'erin', detail: { reason: 'rolled back on request: wrong feature order' } });
-    expect(ended(`${lifecycle.workflowId}/deploy/shadow`).map((c) => c.input)).toMatchObject([{ reason: 'rolled back on request: wrong feature order' }]);
-    expect(ended(`${lifecycle.workflowId}/deploy/shadow`)[0]!.input.keepLoaded).toBeUndefined();
+    expect(endings(`${lifecycle.workflowId}/deploy/shadow`)).toEqual(drained('rolled back on request: wrong feature order'));
 
     const champion = await s.start({ manifest: manifest({ template: 'standard' }) });
     await s.fakes.transition(champion.workflowId, 'approval:entered');
@@ -165,11 +170,30 @@ describe('shadow and canary phases', () => {
     expect(refused).toMatchObject({ actor: 'erin', detail: { request: 'rollback', reason: 'too late', problem: 'no shadow or canary phase is under way (stage monitor)' } });
   });
 
+  it('keeps a rolled-back phase loaded through the gateways’ routing drain, then unloads it', async () => {
+    const { lifecycle } = await inShadow();
+    const shadowId = `${lifecycle.workflowId}/deploy/shadow`;
+    s.fakes.drainMs = 60 * 60_000;
+    try {
+      await lifecycle.signal(rollbackSignal, { requestedBy: people.erin, reason: 'wrong feature order' });
+      await s.fakes.waitFor('the phase row to end', (c) => c.activity === 'endDeployment' && c.input.deploymentId === shadowId);
+      await s.skip('30 minutes');
+      // Half way through the drain: the row has ended, the version still serves stale routes, nothing recorded yet.
+      expect(endings(shadowId)).toEqual([['rolled back on request: wrong feature order', true]]);
+      expect(s.fakes.path(lifecycle.workflowId).at(-1)).toBe('deploy/shadow:entered');
+      await s.skip('31 minutes');
+      await s.fakes.transition(lifecycle.workflowId, 'deploy/shadow:failed');
+      expect(endings(shadowId)).toEqual(drained('rolled back on request: wrong feature order'));
+    } finally {
+      s.fakes.drainMs = 0;
+    }
+  });
+
   it('ends the phase deployment and retires when asked to mid-phase', async () => {
     const { lifecycle } = await inShadow();
     const result = await s.retire(lifecycle, people.erin, 'model withdrawn');
     expect(result).toEqual({ modelVersionId: lifecycle.modelVersionId, endedBy: 'retired', reason: 'model withdrawn' });
-    expect(ended(`${lifecycle.workflowId}/deploy/shadow`).map((c) => c.input.reason)).toEqual(['retired during shadow']);
+    expect(endings(`${lifecycle.workflowId}/deploy/shadow`)).toEqual(drained('retired during shadow'));
     expect(s.fakes.path(lifecycle.workflowId).slice(-2)).toEqual(['deploy/shadow:entered', 'retire:completed']);
     expect(s.fakes.transitions(lifecycle.workflowId).at(-1)).toMatchObject({ actor: 'erin', detail: { endedBy: 'retired', reason: 'model withdrawn' } });
   });

@@ -1,4 +1,4 @@
-import { ActivityFailure, condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, condition, getExternalWorkflowHandle, log, patched, setHandler, sleep } from '@temporalio/workflow';
 import { whyNotServing, type Deployment, type DeployInput, type DeployPhaseStatus } from '../../../core/deployment.js';
 import type { LifecycleCheckpoint, Lineage, PromoteRequest, RollbackRequest, Stop } from '../../../core/lifecycle.js';
 import type { DeployPhase } from '../../dsl/plan.js';
@@ -14,6 +14,8 @@ export const PHASE_HEALTH_CHECK_MS = 10_000;
 export const MAX_PROBES_PER_PHASE = 100;
 /** Lifecycles that reach a phase on code with runtime health checks (older histories hold without them). */
 const HEALTH_CHECKS_PATCH = 'steward:phase-health-checks';
+/** Lifecycles whose rolled-back or retired phases drain before they unload (recorded ones unloaded at once). */
+const PHASE_DRAIN_PATCH = 'steward:phase-end-drains';
 
 /** The live deployment, the phase under way (shadow, canary), and a request to cut that phase short. */
 export interface DeploySlice {
@@ -78,7 +80,12 @@ async function phase(ctx: LifecycleContext, p: DeployPhase): Promise<Stop | null
   const holdEnds = Date.now() + p.holdMs;
   const held = healthChecks ? await holdWithHealthChecks(ctx, holdEnds, deployed) : { breaches: await hold(ctx, holdEnds), unhealthy: null };
   const cut = slice.promotion;
-  const end = (reason: string, keepLoaded = false) => endDeployment(ctx, { deploymentId: deployed.deploymentId, at: ctx.now(), reason, ...(keepLoaded ? { keepLoaded } : {}) });
+  const end = (reason: string, keepLoaded = false) => {
+    const input = { deploymentId: deployed.deploymentId, at: ctx.now(), reason };
+    if (keepLoaded) return endDeployment(ctx, { ...input, keepLoaded });
+    // Gateways may still route the phase's share from their cached tables: it drains before it is unloaded.
+    return patched(PHASE_DRAIN_PATCH) ? drainAndUnload(ctx, input) : endDeployment(ctx, input);
+  };
   const stop = await settle(ctx, p, deployed, held, end);
   if (stop) return stop;
 
@@ -220,6 +227,25 @@ export async function endDeployment(ctx: LifecycleContext, input: Parameters<typ
     log.warn('could not unload the model', { deploymentId: input.deploymentId, problem, stage: ctx.state.stage });
     return problem;
   }
+}
+
+/**
+ * Ends the row with the version still loaded, waits on a durable timer while gateways may still route to it
+ * from their cached routing tables (the drain the activity answers), then unloads it. A timer rather than a
+ * wait inside the activity: it holds no worker slot, survives a worker restart without starting over, and the
+ * history shows the drain between the row's end and the unload. The problem to record if the row could not be
+ * ended (then nothing is unloaded: gateways still route to it) or the version not unloaded.
+ */
+export async function drainAndUnload(ctx: LifecycleContext, end: { deploymentId: string; at: string; reason: string }): Promise<string | null> {
+  let drainMs: number;
+  try {
+    drainMs = (await runtimeActivities.endDeployment({ ...end, keepLoaded: true }))?.drainMs ?? 0;
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return err.cause?.message ?? err.message;
+  }
+  if (drainMs > 0) await sleep(drainMs);
+  return endDeployment(ctx, end);
 }
 
 async function notifyParentSuperseded(ctx: LifecycleContext, link: Lineage): Promise<void> {

@@ -1,9 +1,8 @@
-import { ActivityFailure, allHandlersFinished, condition, patched, setHandler, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, setHandler } from '@temporalio/workflow';
 import type { LifecycleCheckpoint, LifecycleResult, RetireRequest, RetiredLineage, Stop, SupersededNotice } from '../../../core/lifecycle.js';
 import { retireSignal, supersededSignal } from '../../messages.js';
 import type { LifecycleContext } from '../context.js';
-import { runtimeActivities } from '../proxies.js';
-import { endDeployment } from './deploy.js';
+import { drainAndUnload, endDeployment } from './deploy.js';
 
 /** Lifecycles that drain before unloading (recorded ones ended the row and unloaded in one activity). */
 const DRAIN_PATCH = 'steward:retire-drains';
@@ -59,23 +58,4 @@ export async function run(ctx: LifecycleContext, { endedBy, reason, actor }: Sto
   await ctx.record({ stage: 'retire', outcome: 'completed', detail: { endedBy, reason, ...(unloadProblem ? { unloadProblem } : {}), lineage: lineageSummary(ctx) } }, actor);
   await condition(allHandlersFinished);
   return { modelVersionId: ctx.versionId, endedBy, reason };
-}
-
-/**
- * Ends the row with the version still loaded, waits on a durable timer while gateways may still route to it
- * from their cached routing tables (the drain the activity answers), then unloads it. A timer rather than a
- * wait inside the activity: it holds no worker slot, survives a worker restart without starting over, and the
- * history shows the drain between the row's end and the unload. The problem to record if the row could not be
- * ended (then nothing is unloaded: gateways still route to it) or the version not unloaded.
- */
-async function drainAndUnload(ctx: LifecycleContext, end: { deploymentId: string; at: string; reason: string }): Promise<string | null> {
-  let drainMs: number;
-  try {
-    drainMs = (await runtimeActivities.endDeployment({ ...end, keepLoaded: true }))?.drainMs ?? 0;
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    return err.cause?.message ?? err.message;
-  }
-  if (drainMs > 0) await sleep(drainMs);
-  return endDeployment(ctx, end);
 }
