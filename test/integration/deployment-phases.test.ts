@@ -93,9 +93,17 @@ describe('deployment phases and end of life', () => {
     const result = (await client.workflow.getHandle(second.workflowId).result()) as LifecycleResult;
     expect(result).toEqual({ modelVersionId: second.modelVersionId, endedBy: 'rolled-back', reason: 'shadow: runtime: shadow replica crashed' });
     expect((await steps(second.workflowId)).map((t) => `${t.step ?? t.stage}:${t.outcome}`)).toEqual(['shadow:entered', 'shadow:failed', 'retire:completed']);
-    const live = await database.db.selectFrom('deployments').select('model_version_id').where('model_name', '=', champion.name).where('to_time', 'is', null).execute();
-    expect(live).toEqual([{ model_version_id: first.modelVersionId }]);
-    await client.workflow.getHandle(first.workflowId).signal(retireSignal, { requestedBy: erin, reason: 'test over' });
+    // The rollback (its routing drain included) touched only the shadow's row; the champion's row is live, or
+    // ended by the champion's own 4 s lifetime, which may run out while the shadow drains.
+    const rows = await database.db.selectFrom('deployments').select(['id', 'end_reason']).where('model_name', '=', champion.name).orderBy('from_time').execute();
+    expect(rows).toEqual([
+      { id: `${first.workflowId}/deploy/shadow`, end_reason: 'promoted after shadow' },
+      { id: `${first.workflowId}/deploy/canary`, end_reason: 'promoted after canary' },
+      { id: `${first.workflowId}/deploy`, end_reason: rows[2]!.end_reason === null ? null : expect.stringMatching(/^reached the template's maximum lifetime/) },
+      { id: `${second.workflowId}/deploy/shadow`, end_reason: 'runtime: shadow replica crashed' },
+    ]);
+    const championHandle = client.workflow.getHandle(first.workflowId);
+    if ((await championHandle.describe()).status.name === 'RUNNING') await championHandle.signal(retireSignal, { requestedBy: erin, reason: 'test over' });
   });
 
   it('rolls a canary back at once when an observed window breaches the monitor policy', async () => {
