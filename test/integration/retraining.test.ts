@@ -159,7 +159,15 @@ describe('retraining with runners', () => {
     const child = { ...parent, version: '1.1.0' };
     const childId = modelVersionId(child);
     await inStage(lifecycleWorkflowId(child), 'monitor', 240_000);
-    const childPath = (await transitions(childId)).map((t) => `${t.stage}${t.step && t.step !== t.stage ? `/${t.step}` : ''}:${t.outcome}`);
+    // The stage changes before its transition is projected into the catalog: wait for the row.
+    const childPath = await eventually(
+      `${childId} to record monitor:passed`,
+      async () => {
+        const path = (await transitions(childId)).map((t) => `${t.stage}${t.step && t.step !== t.stage ? `/${t.step}` : ''}:${t.outcome}`);
+        return path.includes('monitor:passed') ? path : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(childPath.slice(0, 5)).toEqual(['register:passed', 'test:passed', 'scan:passed', 'deploy:passed', 'monitor:passed']);
     const row = await database.db.selectFrom('model_versions').select(['manifest', 'parent_id']).where('id', '=', childId).executeTakeFirstOrThrow();
     const childManifest = manifestSchema.parse(row.manifest);
