@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { inject } from 'vitest';
 import { manifestSchema, type ManifestInput, type ModelManifest } from '../../../core/manifest.js';
 import { lifecycleWorkflowId, modelVersionId } from '../../../core/model-id.js';
@@ -143,6 +144,21 @@ export async function startLifecycleStack(options: { computeActivities?: object 
    * load; timer cancellations race the same way, temporalio/sdk-java#2606).
    */
   const ended = (lifecycle: Lifecycle) => stack.wallClock.getHandle(lifecycle.workflowId).result() as Promise<LifecycleResult>;
+  const { EventType } = temporal.api.enums.v1;
+  const WORKFLOW_TASK_EVENTS = new Set<number>([
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+  ]);
+  /** The latest run is closed, or its last workflow task completed and none is scheduled since. */
+  const quiet = async (workflowId: string) => {
+    if (!(await running(workflowId))) return true;
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const last = [...events].reverse().find((e) => WORKFLOW_TASK_EVENTS.has(Number(e.eventType)));
+    return Number(last?.eventType) === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+  };
   /**
    * Waits (up to 10 s) until the lifecycle's latest run has no workflow task scheduled or running, twice in a
    * row. The test server races a message against a continue-as-new: a query or signal that reaches a run as it
@@ -150,13 +166,6 @@ export async function startLifecycleStack(options: { computeActivities?: object 
    * phases used up its run budget continues right after `monitor:passed`). Messages from the helpers below wait
    * for this first; a run waiting on a timer, a signal or a held activity is settled.
    */
-  const WORKFLOW_TASK_EVENTS = new Set([5, 6, 7, 8, 9]); // scheduled, started, completed, timed out, failed
-  const quiet = async (workflowId: string) => {
-    if (!(await running(workflowId))) return true;
-    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    const last = [...events].reverse().find((e) => WORKFLOW_TASK_EVENTS.has(Number(e.eventType)));
-    return Number(last?.eventType) === 7;
-  };
   const settled = async (lifecycle: Lifecycle) => {
     const deadline = Date.now() + 10_000;
     let quietPolls = 0;
