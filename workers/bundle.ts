@@ -7,6 +7,13 @@ const require = createRequire(import.meta.url);
 export const workflowsPath = require.resolve('./workflows.ts');
 
 /**
+ * Modules the sandbox evaluates once per worker and shares, frozen, between workflows; every other module is
+ * evaluated again for each workflow it runs. Only modules without per-workflow state belong here: zod's parser,
+ * whose per-lifecycle copy was most of a cached lifecycle's memory (docs/operations.md).
+ */
+export const sharedWorkflowModules = [require.resolve('../workflows/dsl/zod.ts')];
+
+/**
  * OpenTelemetry's workflow interceptors, as the package documents them: each workflow and activity call gets a
  * span, parented by the client span that started the workflow. Their spans leave the sandbox through the
  * `exporter` sink that every Steward worker registers (workers/worker.ts).
@@ -25,6 +32,7 @@ export async function bundleWorkflows(entry: string = workflowsPath, options: { 
   return bundleWorkflowCode({
     workflowsPath: entry,
     workflowInterceptorModules: options.traced === false ? [] : workflowInterceptorModules,
+    preloadModules: sharedWorkflowModules,
     logger: new DefaultLogger('WARN'),
     webpackConfigHook: (config) => ({
       ...config,

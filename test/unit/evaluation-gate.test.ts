@@ -4,7 +4,9 @@ import { previewScoredTest } from '../../audit/preview-scoring.js';
 import type { EvaluatePolicy, EvaluationMeasurement } from '../../core/evaluation.js';
 import { judgeEvaluation } from '../../core/gates.js';
 import { manifestSchema } from '../../core/manifest.js';
-import { testOptions } from '../../workflows/dsl/options.js';
+import { stageOptions } from '../../workflows/dsl/options.js';
+
+const { testOptions } = stageOptions();
 import { sampleManifest } from '../harness/manifests.js';
 import { testReadSettings } from '../harness/reading.js';
 

@@ -1,20 +1,8 @@
-import type { z } from 'zod';
+import type { z } from './zod.js';
 import type { ModelManifest } from '../../core/manifest.js';
 import { TEMPLATE_NAME_PATTERN } from '../../core/names.js';
 import type { ApprovalPolicy } from '../../core/policy.js';
-import type {
-  canaryOptions,
-  shadowOptions} from './options.js';
-import {
-  approvalOptions,
-  customOptions,
-  deployOptions,
-  monitorOptions,
-  retireOptions,
-  retrainOptions,
-  scanOptions,
-  testOptions,
-} from './options.js';
+import { stageOptions, type StageOptions } from './options.js';
 import type { AutomatedStep, GateStep, LifecyclePlan, StepContext, StepVerdict } from './plan.js';
 
 /**
@@ -41,17 +29,17 @@ interface Decl<K extends string, O> {
   readonly options: O;
 }
 
-export type TestDecl = Decl<'test', z.input<typeof testOptions>>;
-export type ScanDecl = Decl<'scan', z.input<typeof scanOptions>>;
-export type ApprovalDecl = Decl<'approval', z.input<typeof approvalOptions>>;
-export type CustomDecl = Decl<'custom', z.input<typeof customOptions>> & { readonly run: (ctx: StepContext) => Promise<StepVerdict> };
+export type TestDecl = Decl<'test', z.input<StageOptions['testOptions']>>;
+export type ScanDecl = Decl<'scan', z.input<StageOptions['scanOptions']>>;
+export type ApprovalDecl = Decl<'approval', z.input<StageOptions['approvalOptions']>>;
+export type CustomDecl = Decl<'custom', z.input<StageOptions['customOptions']>> & { readonly run: (ctx: StepContext) => Promise<StepVerdict> };
 export type ParallelDecl = Decl<'parallel', null> & { readonly steps: readonly (TestDecl | ScanDecl | CustomDecl)[] };
 export type GateDecl = TestDecl | ScanDecl | ApprovalDecl | CustomDecl | ParallelDecl;
-export type PhaseDecl = { readonly mode: 'shadow'; readonly options: z.input<typeof shadowOptions> } | { readonly mode: 'canary'; readonly options: z.input<typeof canaryOptions> };
+export type PhaseDecl = { readonly mode: 'shadow'; readonly options: z.input<StageOptions['shadowOptions']> } | { readonly mode: 'canary'; readonly options: z.input<StageOptions['canaryOptions']> };
 export type DeployDecl = Decl<'deploy', { readonly phases: readonly PhaseDecl[] }>;
-export type MonitorDecl = Decl<'monitor', z.input<typeof monitorOptions>>;
-export type RetrainDecl = Decl<'retrain', z.input<typeof retrainOptions>>;
-export type RetireDecl = Decl<'retire', z.input<typeof retireOptions>>;
+export type MonitorDecl = Decl<'monitor', z.input<StageOptions['monitorOptions']>>;
+export type RetrainDecl = Decl<'retrain', z.input<StageOptions['retrainOptions']>>;
+export type RetireDecl = Decl<'retire', z.input<StageOptions['retireOptions']>>;
 
 /** What a template's `lifecycle` function returns: the stages in order, each with its options. */
 export interface LifecycleSpec {
@@ -82,9 +70,9 @@ export const stage = {
   parallel: (name: string, steps: ParallelDecl['steps']): ParallelDecl => ({ kind: 'parallel', name, options: null, steps }),
   deploy: (options?: { readonly phases?: readonly PhaseDecl[] }): DeployDecl => ({ kind: 'deploy', name: 'deploy', options: { phases: options?.phases ?? [] } }),
   /** Mirrored traffic: the candidate answers copies of live requests; its answers are not served. */
-  shadow: (options: z.input<typeof shadowOptions>): PhaseDecl => ({ mode: 'shadow', options }),
+  shadow: (options: z.input<StageOptions['shadowOptions']>): PhaseDecl => ({ mode: 'shadow', options }),
   /** A share of live traffic goes to the candidate. */
-  canary: (options: z.input<typeof canaryOptions>): PhaseDecl => ({ mode: 'canary', options }),
+  canary: (options: z.input<StageOptions['canaryOptions']>): PhaseDecl => ({ mode: 'canary', options }),
   monitor: (options: MonitorDecl['options']): MonitorDecl => ({ kind: 'monitor', name: 'monitor', options }),
   retrain: (options?: RetrainDecl['options']): RetrainDecl => ({ kind: 'retrain', name: 'retrain', options }),
   retire: (options?: RetireDecl['options']): RetireDecl => ({ kind: 'retire', name: 'retire', options }),
@@ -147,23 +135,25 @@ export function defineTemplate(definition: TemplateDefinition): Template {
   const ref = formatTemplateRef(definition.name, definition.version);
   if (!TEMPLATE_NAME_PATTERN.test(definition.name)) throw new TemplateError(ref, null, 'name must be lower-case letters, digits and "-"');
   if (!Number.isInteger(definition.version) || definition.version < 1) throw new TemplateError(ref, null, 'version must be a whole number from 1');
-  const plan = (manifest: ModelManifest, context: TemplateContext = LATEST) => planOf(ref, definition, manifest, context);
   return {
     ...definition,
     ref,
-    plan,
-    check: (probes) => probes.forEach((probe) => [LATEST, BEFORE_PATCHES].forEach((context) => plan(probe, context))),
+    plan: (manifest, context = LATEST) => planOf(ref, definition, manifest, context, stageOptions()),
+    check: (probes) => {
+      const schemas = stageOptions();
+      for (const probe of probes) for (const context of [LATEST, BEFORE_PATCHES]) planOf(ref, definition, probe, context, schemas);
+    },
   };
 }
 
-function parse<S extends z.ZodType>(ref: string, stageName: string, schema: S, options: unknown): z.output<S> {
+function parse<S extends z.ZodMiniType>(ref: string, stageName: string, schema: S, options: unknown): z.output<S> {
   const result = schema.safeParse(options);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `option ${i.path.length ? i.path.join('.') : '(options)'}: ${i.message}`);
   throw new TemplateError(ref, stageName, problems.join('; '));
 }
 
-function approvalPolicyOf(options: z.output<typeof approvalOptions>): ApprovalPolicy {
+function approvalPolicyOf(options: z.output<StageOptions['approvalOptions']>): ApprovalPolicy {
   const { deadline } = options;
   return {
     groups: options.groups,
@@ -182,7 +172,7 @@ function approvalPolicyOf(options: z.output<typeof approvalOptions>): ApprovalPo
   };
 }
 
-function planOf(ref: string, definition: TemplateDefinition, manifest: ModelManifest, context: TemplateContext): LifecyclePlan {
+function planOf(ref: string, definition: TemplateDefinition, manifest: ModelManifest, context: TemplateContext, schemas: StageOptions): LifecyclePlan {
   let spec: LifecycleSpec;
   try {
     spec = definition.lifecycle(manifest, context);
@@ -191,6 +181,7 @@ function planOf(ref: string, definition: TemplateDefinition, manifest: ModelMani
   }
   if (!spec || !Array.isArray(spec.gates)) throw new TemplateError(ref, null, 'lifecycle() must return { gates: [...], monitor: ... }');
   if (!spec.monitor) throw new TemplateError(ref, 'monitor', 'is required');
+  const { testOptions, scanOptions, customOptions, approvalOptions, deployOptions, monitorOptions, retrainOptions, retireOptions } = schemas;
 
   const seen = new Set<string>();
   const unique = (name: string) => {
@@ -267,7 +258,7 @@ function planOf(ref: string, definition: TemplateDefinition, manifest: ModelMani
  * Live-monitoring settings enter a plan only when the template sets them, so plans of templates released before
  * them (and the histories recorded with them) stay as they were.
  */
-function liveMonitoringPlan(monitor: z.output<typeof monitorOptions>): Partial<LifecyclePlan['monitor']> {
+function liveMonitoringPlan(monitor: z.output<StageOptions['monitorOptions']>): Partial<LifecyclePlan['monitor']> {
   const { maxLatencyMs, performance, fairness, predictionDrift, alerts } = monitor;
   return {
     ...(maxLatencyMs ? { maxLatencyMs } : {}),
