@@ -22,6 +22,20 @@ const ioPackages = [
   '@temporalio/testing',
 ];
 
+/** Imports deterministic code may not make: Node built-ins, I/O libraries, and values from Node-side modules. */
+const deterministicPaths = [...nodeBuiltins, ...ioPackages].map((name) => ({
+  name,
+  message: 'Workflow code must be deterministic: no Node built-ins or I/O. Do this in an activity.',
+}));
+const deterministicPatterns = [
+  { group: ['node:*'], message: 'Workflow code must not import Node built-ins.' },
+  {
+    group: ['**/activities/*', '**/activities', '**/catalog/*', '**/api/*', '**/platform/*', '**/workers/*'],
+    allowTypeImports: true,
+    message: 'Workflow code may import only types from activities and Node-side modules.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.steward/**', 'test/fixtures/**', 'coverage/**'] },
   js.configs.recommended,
@@ -41,29 +55,34 @@ export default tseslint.config(
     // Deterministic code: workflows, the templates they run and the pure domain model they import.
     files: ['workflows/**/*.ts', 'templates/**/*.ts', 'core/**/*.ts', 'workers/workflows.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [...nodeBuiltins, ...ioPackages].map((name) => ({
-            name,
-            message: 'Workflow code must be deterministic: no Node built-ins or I/O. Do this in an activity.',
-          })),
-          patterns: [
-            { group: ['node:*'], message: 'Workflow code must not import Node built-ins.' },
-            {
-              group: ['**/activities/*', '**/activities', '**/catalog/*', '**/api/*', '**/platform/*', '**/workers/*'],
-              allowTypeImports: true,
-              message: 'Workflow code may import only types from activities and Node-side modules.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { paths: deterministicPaths, patterns: deterministicPatterns }],
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'Workflow code must not read the environment.' },
         { name: 'fetch', message: 'Workflow code must not do I/O. Use an activity.' },
         { name: 'require', message: 'Use ESM imports.' },
         { name: 'setInterval', message: 'Use sleep() or condition() from @temporalio/workflow.' },
+      ],
+    },
+  },
+  {
+    // Code in the workflow bundle reaches zod only through the module the sandbox shares between workflows.
+    files: ['workflows/**/*.ts', 'templates/**/*.ts', 'workers/workflows.ts'],
+    ignores: ['workflows/dsl/zod.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: deterministicPaths,
+          patterns: [
+            ...deterministicPatterns,
+            {
+              group: ['zod', 'zod/*'],
+              allowTypeImports: true,
+              message: "Import { z } from workflows/dsl/zod.ts: the sandbox shares that copy between workflows instead of evaluating zod for each one (workers/bundle.ts).",
+            },
+          ],
+        },
       ],
     },
   },

@@ -4,7 +4,8 @@ import { z } from 'zod';
  * How a lifecycle worker sizes its workflow cache and task slots. The SDK's defaults size the cache from the V8
  * heap limit (600 workflows per GiB above 200 MiB, about 2,300 on a 4 GiB heap), so the cache follows whatever
  * heap the host happens to give. Steward's defaults come from `npm run bench:fleet` instead (docs/operations.md):
- * about 1.9 MiB of worker RSS per cached lifecycle over a ~450 MiB idle worker (garbage included), so 1,800 fit in 4 GiB.
+ * about 0.5 MiB of worker RSS per cached lifecycle over a ~480 MiB idle worker (garbage included): 5,000 cached took
+ * 2.9 GiB, so 6,000 fit in 4 GiB.
  */
 export interface WorkerTuning {
   /** Lifecycles kept in the sticky cache; an evicted one is replayed from its history on its next task. */
@@ -28,7 +29,7 @@ export interface WorkerTuning {
 
 /** The variables, their defaults and limits; an invalid value is reported under its variable's name. */
 export const workerTuningEnv = {
-  STEWARD_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int('must be a whole number').min(0).max(100_000).default(1_800),
+  STEWARD_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int('must be a whole number').min(0).max(100_000).default(6_000),
   STEWARD_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int('must be a whole number').min(2).max(1_000).default(40),
   STEWARD_WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int('must be a whole number').min(1).max(1_000).default(50),
   STEWARD_WORKER_STICKY_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(10),

@@ -22,10 +22,16 @@ describe('lint rules for deterministic workflow code', () => {
     ["import pg from 'pg';\nexport const x = pg;", 'no-restricted-imports'],
     ["import { Client } from '@temporalio/client';\nexport const x = Client;", 'no-restricted-imports'],
     ["import { catalogActivities } from '../activities/catalog.js';\nexport const x = catalogActivities;", 'no-restricted-imports'],
+    ["import { z } from 'zod';\nexport const x = z.string();", 'no-restricted-imports'],
+    ["import * as z from 'zod/mini';\nexport const x = z.string();", 'no-restricted-imports'],
     ['export const home = process.env.HOME;', 'no-restricted-globals'],
     ["export const get = () => fetch('http://example.invalid');", 'no-restricted-globals'],
   ])('rejects %s in workflows/', async (code, rule) => {
     expect(await ruleIds(code, 'workflows/lint-probe.ts')).toContain(rule);
+  });
+
+  it('lets workflows/dsl/zod.ts, the copy the sandbox shares, import zod', async () => {
+    expect(await ruleIds("import * as z from 'zod/mini';\nexport const x = z.string();", 'workflows/dsl/zod.ts')).toEqual([]);
   });
 
   it('allows type-only imports from activities in workflows/', async () => {

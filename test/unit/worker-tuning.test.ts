@@ -3,10 +3,10 @@ import { ConfigError, loadConfig } from '../../platform/config.js';
 import { lifecycleWorkerOptions } from '../../platform/worker-tuning.js';
 
 describe('worker tuning (STEWARD_WORKER_*)', () => {
-  it("defaults to the cache the fleet bench fits in 4 GiB (about 1.9 MiB per cached lifecycle), not the SDK's heap-derived size", () => {
+  it("defaults to the cache the fleet bench fits in 4 GiB (about 0.5 MiB per cached lifecycle), not the SDK's heap-derived size", () => {
     const { workerTuning } = loadConfig({});
     expect(workerTuning).toEqual({
-      maxCachedWorkflows: 1_800,
+      maxCachedWorkflows: 6_000,
       maxConcurrentWorkflowTasks: 40,
       maxConcurrentActivities: 50,
       stickyScheduleToStartTimeoutMs: 10_000,
@@ -53,7 +53,7 @@ describe('worker tuning (STEWARD_WORKER_*)', () => {
   it('becomes the SDK options, with half the task slots (2 to 10) polling', () => {
     const options = (tasks: string) => lifecycleWorkerOptions(loadConfig({ STEWARD_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: tasks }).workerTuning);
     expect(options('40')).toEqual({
-      maxCachedWorkflows: 1_800,
+      maxCachedWorkflows: 6_000,
       maxConcurrentWorkflowTaskExecutions: 40,
       maxConcurrentWorkflowTaskPolls: 10,
       maxConcurrentActivityTaskExecutions: 50,
