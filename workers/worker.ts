@@ -115,9 +115,8 @@ export async function createStewardWorker(options: StewardWorkerOptions): Promis
     shutdownForceTime: grace + SHUTDOWN_FORCE_MARGIN_MS,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     defaultHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
-    interceptors: {
-      activity: [activityInterceptors],
-    },
+    // Like the workflow interceptors, activity spans are made only when an exporter takes them.
+    interceptors: { activity: tracing.exporting ? [activityInterceptors] : [] },
   };
   const workers: Worker[] = [];
   const ownRuntimes = options.runtimes ? undefined : createRuntimes(parseRuntimeTargets(), { stage: createArtifactStager(reading) });
