@@ -5,10 +5,10 @@ import type { EvaluatePolicy, EvaluationMeasurement } from '../../core/evaluatio
 import { judgeEvaluation } from '../../core/gates.js';
 import { manifestSchema } from '../../core/manifest.js';
 import { stageOptions } from '../../workflows/dsl/options.js';
-
-const { testOptions } = stageOptions();
 import { sampleManifest } from '../harness/manifests.js';
 import { testReadSettings } from '../harness/reading.js';
+
+const { testOptions } = stageOptions();
 
 const policy: EvaluatePolicy = {
   required: true,
